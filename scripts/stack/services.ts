@@ -1,0 +1,336 @@
+// Service definitions for the local stack: where each binary comes from, its config, and how
+// to tell that it really answers.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tcpAsk } from './proc.ts';
+
+export interface StackContext {
+  root: string; // the state dir, e.g. <repo>/.weir/stack
+  cacheDir: string; // download cache (Kafka jars), survives --fresh
+  kafkaVersion: string;
+}
+
+export interface ServiceDef {
+  name: string;
+  ports: number[];
+  /** Debian packages that must be installed, and a file proving each is. */
+  aptPackages: { pkg: string; proves: string }[];
+  /** Prepares config files; `fresh` means the data dir was just created. */
+  prepare(ctx: StackContext): Promise<void> | void;
+  command(ctx: StackContext): { command: string; args: string[]; env?: NodeJS.ProcessEnv };
+  ready(ctx: StackContext): Promise<boolean>;
+  /** How long a cold start may take before it counts as failed. */
+  startTimeoutMs: number;
+  /** Where the service's own diagnostics go (besides stdout/stderr). */
+  extraLog?(ctx: StackContext): string;
+}
+
+export const dirs = (ctx: StackContext, name: string) => {
+  const base = join(ctx.root, name);
+  return { base, data: join(base, 'data'), conf: join(base, 'conf'), log: join(base, 'log') };
+};
+
+function ensureDirs(ctx: StackContext, name: string): ReturnType<typeof dirs> {
+  const d = dirs(ctx, name);
+  for (const p of [d.data, d.conf, d.log]) mkdirSync(p, { recursive: true });
+  return d;
+}
+
+async function httpOk(url: string, expect?: RegExp): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  if (!res.ok) return false;
+  const body = await res.text();
+  return expect ? expect.test(body) : true;
+}
+
+export const zookeeper: ServiceDef = {
+  name: 'zookeeper',
+  ports: [2181],
+  aptPackages: [{ pkg: 'zookeeper', proves: '/usr/share/java/zookeeper.jar' }],
+  startTimeoutMs: 30_000,
+  prepare(ctx) {
+    const d = ensureDirs(ctx, 'zookeeper');
+    writeFileSync(
+      join(d.conf, 'zoo.cfg'),
+      [
+        'tickTime=2000',
+        `dataDir=${d.data}`,
+        'clientPort=2181',
+        'clientPortAddress=127.0.0.1',
+        'admin.enableServer=false',
+        '4lw.commands.whitelist=ruok,srvr,stat',
+        'maxClientCnxns=200',
+        '',
+      ].join('\n'),
+    );
+  },
+  command(ctx) {
+    const d = dirs(ctx, 'zookeeper');
+    return {
+      command: 'java',
+      args: [
+        '-Xmx256m',
+        '-cp',
+        `${d.conf}:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar`,
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+        'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+        join(d.conf, 'zoo.cfg'),
+      ],
+    };
+  },
+  async ready() {
+    return (await tcpAsk(2181, 'ruok')) === 'imok';
+  },
+};
+
+export const clickhouse: ServiceDef = {
+  name: 'clickhouse',
+  ports: [8123, 9000, 9009],
+  aptPackages: [
+    { pkg: 'clickhouse-server', proves: '/usr/sbin/clickhouse-server' },
+    { pkg: 'clickhouse-client', proves: '/usr/bin/clickhouse-client' },
+  ],
+  startTimeoutMs: 60_000,
+  extraLog: (ctx) => join(dirs(ctx, 'clickhouse').log, 'clickhouse-server.err.log'),
+  prepare(ctx) {
+    const d = ensureDirs(ctx, 'clickhouse');
+    for (const sub of ['tmp', 'user_files', 'format_schemas'])
+      mkdirSync(join(d.data, sub), { recursive: true });
+    // <yandex> is the root element the Debian 18.16 server understands; newer servers accept it too.
+    writeFileSync(
+      join(d.conf, 'config.xml'),
+      `<?xml version="1.0"?>
+<yandex>
+  <logger>
+    <level>warning</level>
+    <log>${d.log}/clickhouse-server.log</log>
+    <errorlog>${d.log}/clickhouse-server.err.log</errorlog>
+    <size>100M</size>
+    <count>2</count>
+    <console>0</console>
+  </logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>8123</http_port>
+  <tcp_port>9000</tcp_port>
+  <interserver_http_port>9009</interserver_http_port>
+  <interserver_http_host>127.0.0.1</interserver_http_host>
+  <max_connections>1024</max_connections>
+  <keep_alive_timeout>10</keep_alive_timeout>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <mark_cache_size>268435456</mark_cache_size>
+  <path>${d.data}/</path>
+  <tmp_path>${d.data}/tmp/</tmp_path>
+  <user_files_path>${d.data}/user_files/</user_files_path>
+  <format_schema_path>${d.data}/format_schemas/</format_schema_path>
+  <users_config>${d.conf}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mlock_executable>false</mlock_executable>
+  <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
+  <max_session_timeout>3600</max_session_timeout>
+  <default_session_timeout>60</default_session_timeout>
+  <zookeeper>
+    <node index="1"><host>127.0.0.1</host><port>2181</port></node>
+    <session_timeout_ms>30000</session_timeout_ms>
+  </zookeeper>
+  <macros>
+    <shard>01</shard>
+    <replica>weir-local-1</replica>
+  </macros>
+  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+</yandex>
+`,
+    );
+    writeFileSync(
+      join(d.conf, 'users.xml'),
+      `<?xml version="1.0"?>
+<yandex>
+  <profiles>
+    <default>
+      <max_memory_usage>4000000000</max_memory_usage>
+      <load_balancing>random</load_balancing>
+    </default>
+    <readonly><readonly>1</readonly></readonly>
+  </profiles>
+  <users>
+    <default>
+      <password></password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </default>
+    <!-- A password-protected user, so credential handling is tested against a real server. -->
+    <weir>
+      <password>weir-secret</password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </weir>
+  </users>
+  <quotas>
+    <default>
+      <interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval>
+    </default>
+  </quotas>
+</yandex>
+`,
+    );
+  },
+  command(ctx) {
+    const d = dirs(ctx, 'clickhouse');
+    return { command: '/usr/sbin/clickhouse-server', args: [`--config-file=${d.conf}/config.xml`] };
+  },
+  async ready() {
+    if (!(await httpOk('http://127.0.0.1:8123/ping', /Ok/))) return false;
+    return httpOk('http://127.0.0.1:8123/?query=SELECT%201', /^1\s*$/);
+  },
+};
+
+export const nats: ServiceDef = {
+  name: 'nats',
+  ports: [4222, 8222],
+  aptPackages: [{ pkg: 'nats-server', proves: '/usr/sbin/nats-server' }],
+  startTimeoutMs: 20_000,
+  prepare(ctx) {
+    const d = ensureDirs(ctx, 'nats');
+    writeFileSync(
+      join(d.conf, 'nats.conf'),
+      [
+        'listen: "127.0.0.1:4222"',
+        'http: "127.0.0.1:8222"',
+        'server_name: "weir-local"',
+        'max_payload: 8MB',
+        'jetstream {',
+        `  store_dir: "${d.data}"`,
+        '  max_memory_store: 1GB',
+        '  max_file_store: 20GB',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  },
+  command(ctx) {
+    const d = dirs(ctx, 'nats');
+    return { command: '/usr/sbin/nats-server', args: ['-c', join(d.conf, 'nats.conf')] };
+  },
+  async ready() {
+    return httpOk('http://127.0.0.1:8222/healthz?js-enabled-only=true');
+  },
+};
+
+export function kafkaLibDir(ctx: StackContext): string {
+  return join(ctx.cacheDir, `kafka-${ctx.kafkaVersion}`, 'lib');
+}
+
+export const kafka: ServiceDef = {
+  name: 'kafka',
+  ports: [9092, 9093, 9094],
+  aptPackages: [{ pkg: 'maven', proves: '/usr/bin/mvn' }],
+  startTimeoutMs: 90_000,
+  prepare(ctx) {
+    const d = ensureDirs(ctx, 'kafka');
+    writeFileSync(
+      join(d.conf, 'server.properties'),
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        'controller.quorum.voters=1@127.0.0.1:9093',
+        'listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,SASL_PLAINTEXT://127.0.0.1:9094',
+        'advertised.listeners=PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9094',
+        'controller.listener.names=CONTROLLER',
+        'inter.broker.listener.name=PLAINTEXT',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+        // Port 9094 takes SASL so credential handling is tested for real; the user is weir/weir-secret.
+        'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+        'listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_weir="weir-secret";',
+        'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+        'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+        `log.dirs=${d.data}`,
+        'num.partitions=1',
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=8',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'group.initial.rebalance.delay.ms=0',
+        'auto.create.topics.enable=false',
+        'log.retention.hours=24',
+        'log.segment.bytes=268435456',
+        'num.network.threads=2',
+        'num.io.threads=4',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(d.conf, 'log4j.properties'),
+      [
+        'log4j.rootLogger=WARN, stdout',
+        'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+        'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+        'log4j.logger.kafka.server.BrokerServer=INFO',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(d.conf, 'log4j2.yaml'),
+      [
+        'Configuration:',
+        '  Appenders:',
+        '    Console:',
+        '      name: STDOUT',
+        '      PatternLayout:',
+        '        Pattern: "[%d] %p %m (%c)%n"',
+        '  Loggers:',
+        '    Root:',
+        '      level: WARN',
+        '      AppenderRef:',
+        '        - ref: STDOUT',
+        '',
+      ].join('\n'),
+    );
+  },
+  command(ctx) {
+    const d = dirs(ctx, 'kafka');
+    return {
+      command: 'java',
+      args: [
+        '-Xms256m',
+        '-Xmx1g',
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-Djava.awt.headless=true',
+        `-Dlog4j.configuration=file:${d.conf}/log4j.properties`,
+        `-Dlog4j2.configurationFile=${d.conf}/log4j2.yaml`,
+        '-cp',
+        `${kafkaLibDir(ctx)}/*`,
+        'kafka.Kafka',
+        join(d.conf, 'server.properties'),
+      ],
+    };
+  },
+  async ready() {
+    const { Kafka, logLevel } = await import('kafkajs');
+    const admin = new Kafka({
+      clientId: 'weir-stack',
+      brokers: ['127.0.0.1:9092'],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+      connectionTimeout: 1000,
+    }).admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      return cluster.brokers.length > 0;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  },
+};
+
+export const services: ServiceDef[] = [zookeeper, clickhouse, nats, kafka];
+
+export function kafkaFormatted(ctx: StackContext): boolean {
+  return existsSync(join(dirs(ctx, 'kafka').data, 'meta.properties'));
+}
