@@ -1,0 +1,50 @@
+// One error hierarchy. `retriable` decides whether work is retried; `hint` tells the user the fix.
+
+export interface WeirErrorOptions {
+  cause?: unknown;
+  retriable?: boolean;
+  hint?: string;
+}
+
+export class WeirError extends Error {
+  override name = 'WeirError';
+  readonly retriable: boolean;
+  readonly hint: string | undefined;
+
+  constructor(message: string, opts: WeirErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.retriable = opts.retriable ?? false;
+    this.hint = opts.hint;
+  }
+
+  /** One line: the problem, then how to fix it. */
+  describe(): string {
+    return this.hint ? `${this.message} (fix: ${this.hint})` : this.message;
+  }
+}
+
+/** Invalid configuration, found before anything starts. */
+export class ConfigError extends WeirError {
+  override name = 'ConfigError';
+}
+
+/** A peer (Kafka, ClickHouse, NATS) refused or could not be reached. */
+export class ConnectionError extends WeirError {
+  override name = 'ConnectionError';
+}
+
+/** One record cannot be processed; the record goes to the dead-letter topic, the stream goes on. */
+export class RecordError extends WeirError {
+  override name = 'RecordError';
+  readonly reason: string;
+  constructor(reason: string, message: string, opts: WeirErrorOptions = {}) {
+    super(message, opts);
+    this.reason = reason;
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof WeirError) return err.describe();
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
