@@ -56,7 +56,8 @@ export function aptInstall(packages: string[], log: (msg: string) => void): void
 
 export function ensureAptPackages(defs: ServiceDef[], log: (msg: string) => void): void {
   const missing = new Set<string>();
-  for (const def of defs) for (const p of def.aptPackages) if (!existsSync(p.proves)) missing.add(p.pkg);
+  for (const def of defs)
+    for (const p of def.aptPackages) if (!existsSync(p.proves)) missing.add(p.pkg);
   if (!existsSync('/usr/bin/java')) missing.add('openjdk-17-jre-headless');
   aptInstall([...missing], log);
 }
@@ -133,5 +134,6 @@ export function formatKafkaStorage(ctx: StackContext, configFile: string): void 
     '--add-scram',
     'SCRAM-SHA-512=[name=weir,password=weir-secret]',
   ]);
-  if (!res.ok) throw new StackError(`formatting Kafka's KRaft storage failed:\n${lastLines(res.output)}`);
+  if (!res.ok)
+    throw new StackError(`formatting Kafka's KRaft storage failed:\n${lastLines(res.output)}`);
 }

@@ -142,7 +142,9 @@ async function startService(ctx: StackContext, s: ServiceDef): Promise<void> {
   );
   if (outcome !== 'ready') {
     const why =
-      outcome === 'exited' ? 'exited during start' : `did not answer within ${s.startTimeoutMs / 1000}s`;
+      outcome === 'exited'
+        ? 'exited during start'
+        : `did not answer within ${s.startTimeoutMs / 1000}s`;
     let tail = `--- ${logFile(ctx, s)} ---\n${tailFile(logFile(ctx, s))}`;
     if (s.extraLog) tail += `\n--- ${s.extraLog(ctx)} ---\n${tailFile(s.extraLog(ctx))}`;
     throw new StackError(`${s.name} ${why}. Last log lines:\n${tail}`);
@@ -191,7 +193,10 @@ async function status(ctx: StackContext, selected: ServiceDef[]): Promise<boolea
       state = ok ? `healthy  pid ${pid}` : `running, NOT answering  pid ${pid}`;
     }
     if (!state.startsWith('healthy')) allHealthy = false;
-    const extra = s === kafka && existsSync(versionFile(ctx)) ? ` kafka ${readFileSync(versionFile(ctx), 'utf8').trim()}` : '';
+    const extra =
+      s === kafka && existsSync(versionFile(ctx))
+        ? ` kafka ${readFileSync(versionFile(ctx), 'utf8').trim()}`
+        : '';
     console.log(`${s.name.padEnd(10)} ${state.padEnd(36)} ports ${s.ports.join(',')}${extra}`);
   }
   return allHealthy;
@@ -208,7 +213,10 @@ export async function main(argv: string[]): Promise<number> {
     root,
     cacheDir: process.env.WEIR_CACHE_DIR ?? join(repo, '.weir', 'cache'),
     kafkaVersion:
-      args.kafkaVersion ?? process.env.WEIR_KAFKA_VERSION ?? (args.fresh ? undefined : recorded) ?? DEFAULT_KAFKA_VERSION,
+      args.kafkaVersion ??
+      process.env.WEIR_KAFKA_VERSION ??
+      (args.fresh ? undefined : recorded) ??
+      DEFAULT_KAFKA_VERSION,
   };
   const selected = select(args.only);
   switch (args.command) {
@@ -223,7 +231,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'logs': {
       const s = select([args.service ?? ''])[0]!;
       console.log(tailFile(logFile(ctx, s), args.lines));
-      if (s.extraLog) console.log(`--- ${s.extraLog(ctx)} ---\n${tailFile(s.extraLog(ctx), args.lines)}`);
+      if (s.extraLog)
+        console.log(`--- ${s.extraLog(ctx)} ---\n${tailFile(s.extraLog(ctx), args.lines)}`);
       return 0;
     }
     case 'help':

@@ -1,0 +1,51 @@
+// Real clients for the local stack, and random names so tests never share a topic, table or bucket.
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { connect, type NatsConnection } from 'nats';
+
+export const endpoints = {
+  kafka: process.env.WEIR_TEST_KAFKA ?? '127.0.0.1:9092',
+  kafkaSasl: process.env.WEIR_TEST_KAFKA_SASL ?? '127.0.0.1:9094',
+  clickhouse: process.env.WEIR_TEST_CLICKHOUSE ?? 'http://127.0.0.1:8123',
+  nats: process.env.WEIR_TEST_NATS ?? '127.0.0.1:4222',
+};
+
+/** A short random name safe for Kafka topics, ClickHouse tables and NATS buckets. */
+export function randomName(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+export function kafka(clientId = randomName('test')): Kafka {
+  return new Kafka({ clientId, brokers: [endpoints.kafka], logLevel: logLevel.NOTHING });
+}
+
+/** Creates a topic and returns its name; call the returned cleanup to delete it. */
+export async function createTopic(
+  prefix = 'weir-test',
+  partitions = 1,
+): Promise<{ topic: string; admin: Admin; cleanup: () => Promise<void> }> {
+  const topic = randomName(prefix);
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: partitions }],
+    waitForLeaders: true,
+  });
+  return {
+    topic,
+    admin,
+    cleanup: async () => {
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}
+
+export function clickhouse(): ClickHouseClient {
+  return createClient({ url: endpoints.clickhouse, request_timeout: 30_000 });
+}
+
+export function natsConnect(): Promise<NatsConnection> {
+  return connect({ servers: endpoints.nats, name: randomName('weir-test') });
+}
