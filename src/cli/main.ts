@@ -1,0 +1,105 @@
+// The `weir` command: run, validate, generate.
+import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { describeError } from '../core/errors.ts';
+import { generateMain } from '../generate/cli.ts';
+import { Agent } from '../pipeline/agent.ts';
+import { createLogger } from '../telemetry/logger.ts';
+
+export function fail(err: unknown): number {
+  process.stderr.write(`weir: error: ${describeError(err)}\n`);
+  return 1;
+}
+
+async function run(configPath: string): Promise<number> {
+  const cfg = loadConfig(configPath);
+  const logger = createLogger({ level: cfg.agent.log_level });
+  const agent = new Agent(cfg, { logger });
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal: sig }, 'second signal: exiting without flushing');
+      process.exit(130);
+    }
+    logger.info({ signal: sig }, 'stopping: no more fetching, flushing and committing');
+    void agent.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await agent.start();
+  } catch (err) {
+    await agent.stop();
+    return fail(err);
+  }
+  const outcome = await Promise.race([
+    agent.whenFailed().then((err) => ({ failed: err })),
+    new Promise<{ stopped: true }>((resolve) => {
+      const check = () => (signals > 0 ? resolve({ stopped: true }) : setTimeout(check, 100));
+      check();
+    }),
+  ]);
+  const clean = await agent.stop();
+  if ('failed' in outcome) return fail(outcome.failed);
+  logger.info({ clean }, 'stopped');
+  return clean ? 0 : 1;
+}
+
+async function validate(configPath: string, offline: boolean): Promise<number> {
+  const cfg = loadConfig(configPath);
+  if (!offline) {
+    const logger = createLogger({ level: 'error' });
+    const agent = new Agent(cfg, { logger });
+    try {
+      await agent.check();
+    } finally {
+      await agent.stop();
+    }
+  }
+  const names = cfg.pipelines.map((p) => p.name).join(', ');
+  process.stdout.write(
+    `${configPath}: OK (${cfg.pipelines.length} pipeline${cfg.pipelines.length === 1 ? '' : 's'}: ${names}${offline ? '; connections not checked' : '; Kafka topics and ClickHouse tables checked'})\n`,
+  );
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name('weir')
+    .description('Streaming ETL from Kafka into ClickHouse')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  let result: Promise<number> = Promise.resolve(0);
+  program
+    .command('run')
+    .description('run the pipelines of a config file until SIGTERM/SIGINT')
+    .requiredOption('-c, --config <file>', 'YAML or JSON config file')
+    .action((o: { config: string }) => {
+      result = run(o.config);
+    });
+  program
+    .command('validate')
+    .description('check a config file, and that its topics and tables exist and fit')
+    .requiredOption('-c, --config <file>', 'YAML or JSON config file')
+    .option('--offline', 'check the file only, do not connect to Kafka or ClickHouse')
+    .action((o: { config: string; offline?: boolean }) => {
+      result = validate(o.config, o.offline ?? false);
+    });
+  program
+    .command('generate')
+    .description('produce realistic JSON events into Kafka (see docs/generator.md)')
+    .allowUnknownOption()
+    .helpOption(false)
+    .argument('[flags...]')
+    .action((flags: string[]) => {
+      result = generateMain(flags);
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return await result;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    return fail(err);
+  }
+}

@@ -1,0 +1,201 @@
+// One lane per assigned topic-partition. Records pass through the stages in offset order and are
+// cut into batches over contiguous offset ranges. Batches are flushed one at a time, in order:
+// dead letters first, then the insert, then the offset commit — so an offset is committed only
+// when every record at or below it is in ClickHouse, in the dead-letter topic, or dropped.
+import type { DeadLetter, Envelope, SourceRecord } from '../core/record.ts';
+import type { Clock } from '../core/clock.ts';
+import type { DeadLetterSink } from '../deadletter/writer.ts';
+import type { ClickHouseSink } from '../sink/clickhouse/sink.ts';
+import type { Stage } from '../stages/stage.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { RecordError, describeError } from '../core/errors.ts';
+import { countReasons, runChain } from './stages.ts';
+
+export interface BatchLimits {
+  max_rows: number;
+  max_bytes: number;
+  max_delay_ms: number;
+}
+
+export interface LaneDeps {
+  pipeline: string;
+  topic: string;
+  partition: number;
+  stages: readonly Stage[];
+  sink: ClickHouseSink;
+  deadLetters: DeadLetterSink;
+  commit: (topic: string, partition: number, nextOffset: string) => Promise<void>;
+  limits: BatchLimits;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  /** Called when records enter the lane. */
+  onAccepted: (records: number) => void;
+  /** Called whenever records leave the lane (acknowledged or discarded). */
+  onSettled: (records: number) => void;
+  /** A batch could not be delivered for a reason retrying will not fix. */
+  onFatal: (err: unknown) => void;
+}
+
+interface Batch {
+  lines: string[];
+  sources: SourceRecord[];
+  dead: DeadLetter[];
+  bytes: number;
+  records: number;
+  lastOffset: string;
+  openedAt: number;
+}
+
+const newBatch = (now: number): Batch => ({
+  lines: [],
+  sources: [],
+  dead: [],
+  bytes: 0,
+  records: 0,
+  lastOffset: '',
+  openedAt: now,
+});
+
+export class PartitionLane {
+  private open: Batch | undefined;
+  private readonly sealed: Batch[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private discarded = false;
+  /** Highest offset taken into the lane; redelivered records at or below it are skipped. */
+  private lastAccepted: bigint = -1n;
+  committed: string | undefined;
+  inFlight = 0;
+  paused = false;
+
+  constructor(private readonly d: LaneDeps) {}
+
+  get key(): string {
+    return `${this.d.topic}/${this.d.partition}`;
+  }
+
+  /** Takes a fetched batch (in offset order). Resolves once the records are in a batch. */
+  async accept(records: SourceRecord[]): Promise<void> {
+    if (this.discarded) return;
+    // After a rebalance that kept this partition, Kafka redelivers from the committed offset;
+    // records already in the lane are on their way and must not be taken twice.
+    const fresh = records.filter((r) => BigInt(r.offset) > this.lastAccepted);
+    if (fresh.length === 0) return;
+    this.lastAccepted = BigInt(fresh[fresh.length - 1]!.offset);
+    this.inFlight += fresh.length;
+    this.d.onAccepted(fresh.length);
+    const { pipeline, metrics } = this.d;
+    const envelopes: Envelope[] = fresh.map((source) => ({ source, row: {} }));
+    const res = await runChain(this.d.stages, envelopes, metrics, pipeline);
+    if (this.discarded) return;
+    const batch = (this.open ??= newBatch(this.d.clock.now()));
+    batch.dead.push(...res.dead);
+    const sinkDead: DeadLetter[] = [];
+    for (const env of res.out) {
+      let line: string;
+      try {
+        line = this.d.sink.serialize(env.row);
+      } catch (err) {
+        if (!(err instanceof RecordError)) throw err;
+        sinkDead.push({ source: env.source, stage: 'sink', reason: err.reason, detail: err.message });
+        continue;
+      }
+      batch.lines.push(line);
+      batch.sources.push(env.source);
+      batch.bytes += line.length;
+    }
+    if (sinkDead.length > 0) {
+      batch.dead.push(...sinkDead);
+      countReasons(metrics, pipeline, 'sink', [], sinkDead);
+    }
+    const sinkLabels = { pipeline, stage: 'sink' };
+    metrics.stageReceived.inc(sinkLabels, res.out.length);
+    batch.records += fresh.length;
+    batch.lastOffset = fresh[fresh.length - 1]!.offset;
+    const { max_rows, max_bytes, max_delay_ms } = this.d.limits;
+    if (batch.lines.length >= max_rows || batch.bytes >= max_bytes) this.seal();
+    else this.timer ??= setTimeout(() => this.seal(), max_delay_ms);
+  }
+
+  /** Closes the open batch and queues it for flushing. */
+  seal(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.open;
+    this.open = undefined;
+    if (!batch || batch.records === 0) return;
+    this.sealed.push(batch);
+    this.flushing ??= this.flushLoop();
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.sealed.length > 0 && !this.discarded) {
+        const batch = this.sealed[0]!;
+        await this.flush(batch);
+        this.sealed.shift();
+      }
+    } catch (err) {
+      if (!this.discarded) this.d.onFatal(err);
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async flush(batch: Batch): Promise<void> {
+    const { pipeline, metrics, sink, logger } = this.d;
+    const rejected = await sink.insert({ lines: batch.lines, sources: batch.sources, bytes: batch.bytes });
+    const inserted = batch.lines.length - rejected.length;
+    if (rejected.length > 0) {
+      countReasons(metrics, pipeline, 'sink', [], rejected);
+      logger.warn({ partition: this.key, rows: rejected.length }, 'ClickHouse rejected rows; dead-lettering them');
+    }
+    const dead = rejected.length > 0 ? [...batch.dead, ...rejected] : batch.dead;
+    await this.d.deadLetters.write(dead);
+    if (this.discarded) return;
+    metrics.stageEmitted.inc({ pipeline, stage: 'sink' }, inserted);
+    metrics.delivered.inc({ pipeline }, inserted);
+    metrics.deliveryTotal.inc({ pipeline }, inserted + rejected.length);
+    const now = this.d.clock.now();
+    const rejectedSet = rejected.length > 0 ? new Set(rejected.map((r) => r.source)) : undefined;
+    for (const s of batch.sources)
+      if (!rejectedSet?.has(s)) metrics.endToEndLatency.observe({ pipeline }, Math.max(0, now - s.timestamp) / 1000);
+    const next = (BigInt(batch.lastOffset) + 1n).toString();
+    try {
+      await this.d.commit(this.d.topic, this.d.partition, next);
+      this.committed = next;
+    } catch (err) {
+      // Losing a commit only means replay after a restart or rebalance, never loss.
+      logger.warn({ partition: this.key, offset: next, err: describeError(err) }, 'offset commit failed');
+    }
+    this.inFlight -= batch.records;
+    this.d.onSettled(batch.records);
+  }
+
+  /** Seals the open batch and waits until everything accepted so far is flushed. */
+  async drain(): Promise<void> {
+    this.seal();
+    while (this.flushing) await this.flushing;
+  }
+
+  /** The partition was revoked: unflushed work is abandoned (its offsets were not committed). */
+  discard(): void {
+    this.discarded = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.open = undefined;
+    const pending = this.inFlight;
+    this.inFlight = 0;
+    if (pending > 0) this.d.onSettled(pending);
+  }
+
+  get isIdle(): boolean {
+    return this.inFlight === 0 && !this.flushing;
+  }
+
+  get openedAt(): number | undefined {
+    return this.open?.openedAt ?? this.sealed[0]?.openedAt;
+  }
+}

@@ -1,0 +1,304 @@
+// A pipeline: Kafka source → parse → transforms → ClickHouse sink, with dead letters, ordered
+// acknowledgement, backpressure and graceful stop.
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Clock } from '../core/clock.ts';
+import { ConfigError, ConnectionError, WeirError, describeError } from '../core/errors.ts';
+import type { FieldInfo } from '../core/fields.ts';
+import type { SourceRecord } from '../core/record.ts';
+import { KafkaDeadLetterSink, type DeadLetterSink } from '../deadletter/writer.ts';
+import { ClickHouseSink } from '../sink/clickhouse/sink.ts';
+import { createKafka, explainKafkaError } from '../source/kafka-client.ts';
+import { LagMonitor } from '../source/lag.ts';
+import { createParser } from '../stages/parse.ts';
+import { buildTransforms, schemaFields } from '../stages/index.ts';
+import type { Stage } from '../stages/stage.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { PartitionLane } from './lane.ts';
+import type { PipelineConfig } from '../config/schema.ts';
+import { outputFields } from '../config/schema.ts';
+
+export interface PipelineDeps {
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  /** Called once when the pipeline fails for good (the agent then exits non-zero). */
+  onFatal: (err: unknown) => void;
+}
+
+export type PipelineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export class Pipeline {
+  state: PipelineState = 'created';
+  private kafka!: Kafka;
+  private consumer: Consumer | undefined;
+  private sink: ClickHouseSink | undefined;
+  private deadLetters: DeadLetterSink | undefined;
+  private lag: LagMonitor | undefined;
+  private stages: Stage[] = [];
+  private fields: FieldInfo[] = [];
+  private readonly lanes = new Map<string, PartitionLane>();
+  private inFlight = 0;
+  private readonly log: Logger;
+  lastProgressAt: number;
+  groupJoined = false;
+
+  constructor(
+    readonly cfg: PipelineConfig,
+    private readonly deps: PipelineDeps,
+  ) {
+    this.log = deps.logger.child({ pipeline: cfg.name });
+    this.lastProgressAt = deps.clock.now();
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  /** Checks everything a run needs (config, Kafka, topics, ClickHouse table) without consuming. */
+  async check(): Promise<void> {
+    this.stages = [
+      createParser(this.cfg.schema.fields),
+      ...buildTransforms(this.cfg.transforms, schemaFields(this.cfg.schema.fields)),
+    ];
+    this.fields = outputFields(this.cfg);
+    this.kafka = createKafka(this.cfg.source, this.log);
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const missing = this.cfg.source.topics.filter((t) => !existing.has(t));
+      if (missing.length > 0)
+        throw new ConfigError(
+          `pipeline ${this.name}: topic(s) ${missing.join(', ')} do not exist on ${this.cfg.source.brokers.join(',')}`,
+          { hint: 'create the topics or fix source.topics' },
+        );
+      if (!existing.has(this.cfg.dead_letter.topic)) {
+        await admin.createTopics({
+          topics: [{ topic: this.cfg.dead_letter.topic, numPartitions: 1 }],
+          waitForLeaders: true,
+        });
+        this.log.info({ topic: this.cfg.dead_letter.topic }, 'created the dead-letter topic');
+      }
+    } catch (err) {
+      if (err instanceof WeirError) throw err;
+      throw explainKafkaError(err, this.cfg.source);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    this.sink = await ClickHouseSink.open(this.cfg.sink.clickhouse, this.fields, {
+      pipeline: this.name,
+      logger: this.log,
+      metrics: this.deps.metrics,
+    });
+    this.log.info(
+      { table: this.sink.table, clickhouse: this.sink.server.version },
+      'ClickHouse table checked',
+    );
+  }
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    if (!this.sink) await this.check();
+    const { metrics } = this.deps;
+    this.deadLetters = new KafkaDeadLetterSink(this.kafka, this.cfg.dead_letter.topic, this.name, metrics);
+    const src = this.cfg.source;
+    const consumer = this.kafka.consumer({
+      groupId: src.group_id,
+      sessionTimeout: src.session_timeout_ms,
+      heartbeatInterval: Math.max(1000, Math.floor(src.session_timeout_ms / 10)),
+      maxBytesPerPartition: src.max_bytes_per_partition,
+      maxBytes: src.max_bytes_per_partition * 8,
+      maxWaitTimeInMs: 200,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, (e) => {
+      const err = e.payload.error;
+      this.log.error({ err: describeError(err), restart: e.payload.restart }, 'Kafka consumer crashed');
+      if (!e.payload.restart) this.fail(explainKafkaError(err, src));
+    });
+    try {
+      await consumer.connect();
+      for (const topic of src.topics) await consumer.subscribe({ topic, fromBeginning: src.start_from === 'earliest' });
+    } catch (err) {
+      throw explainKafkaError(err, src);
+    }
+    this.lag = new LagMonitor(this.kafka, src.group_id, src.topics, this.name, metrics, this.log);
+    this.lag.start();
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.state = 'running';
+    metrics.pipelineUp.set({ pipeline: this.name }, 1);
+    this.log.info({ topics: src.topics, group: src.group_id }, 'pipeline running');
+  }
+
+  private laneFor(topic: string, partition: number): PartitionLane {
+    const key = `${topic}/${partition}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = new PartitionLane({
+        pipeline: this.name,
+        topic,
+        partition,
+        stages: this.stages,
+        sink: this.sink!,
+        deadLetters: this.deadLetters!,
+        commit: (t, p, offset) => this.commit(t, p, offset),
+        limits: this.cfg.sink.clickhouse.batch,
+        metrics: this.deps.metrics,
+        logger: this.log,
+        clock: this.deps.clock,
+        onAccepted: (n) => {
+          this.inFlight += n;
+        },
+        onSettled: (n) => this.settled(n),
+        onFatal: (err) => this.fail(err),
+      });
+      this.lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  private async onBatch({ batch, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const { topic, partition } = batch;
+    const records = batch.messages.map((m) => toSourceRecord(topic, partition, m));
+    const { metrics } = this.deps;
+    metrics.recordsConsumed.inc({ pipeline: this.name, topic }, records.length);
+    let bytes = 0;
+    for (const r of records) bytes += r.value?.length ?? 0;
+    metrics.bytesConsumed.inc({ pipeline: this.name, topic }, bytes);
+    const lane = this.laneFor(topic, partition);
+    await lane.accept(records);
+    metrics.inFlightRecords.set({ pipeline: this.name }, this.inFlight);
+    if (this.inFlight >= this.cfg.source.max_in_flight_records && !lane.paused) {
+      // Backpressure: stop fetching this partition until the sink catches up; what is buffered
+      // is flushed now so the pause always ends.
+      pause();
+      lane.paused = true;
+      lane.seal();
+      this.updatePaused();
+    }
+  }
+
+  private settled(records: number): void {
+    this.inFlight = Math.max(0, this.inFlight - records);
+    this.lastProgressAt = this.deps.clock.now();
+    this.deps.metrics.inFlightRecords.set({ pipeline: this.name }, this.inFlight);
+    if (this.inFlight <= this.cfg.source.max_in_flight_records / 2) {
+      const toResume = [...this.lanes.values()].filter((l) => l.paused);
+      if (toResume.length > 0 && this.consumer && this.state === 'running') {
+        for (const lane of toResume) {
+          lane.paused = false;
+          const [topic, partition] = splitKey(lane.key);
+          this.consumer.resume([{ topic, partitions: [partition] }]);
+        }
+        this.updatePaused();
+      }
+    }
+  }
+
+  private updatePaused(): void {
+    const n = [...this.lanes.values()].filter((l) => l.paused).length;
+    this.deps.metrics.pausedPartitions.set({ pipeline: this.name }, n);
+  }
+
+  private onAssignment(assignment: Record<string, number[]>): void {
+    const assigned = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment))
+      for (const p of partitions) assigned.add(`${topic}/${p}`);
+    for (const [key, lane] of this.lanes) {
+      if (!assigned.has(key)) {
+        lane.discard();
+        this.lanes.delete(key);
+        this.log.info({ partition: key }, 'partition revoked');
+      }
+    }
+    this.groupJoined = true;
+    this.deps.metrics.assignedPartitions.set({ pipeline: this.name }, assigned.size);
+    this.log.info({ partitions: [...assigned].sort() }, 'partitions assigned');
+  }
+
+  private async commit(topic: string, partition: number, offset: string): Promise<void> {
+    if (!this.consumer) return;
+    await this.consumer.commitOffsets([{ topic, partition, offset }]);
+    this.deps.metrics.offsetsCommitted.inc({ pipeline: this.name, topic });
+    this.lag?.noteCommitted(topic, partition, offset);
+  }
+
+  private fail(err: unknown): void {
+    if (this.state === 'failed' || this.state === 'stopped') return;
+    this.state = 'failed';
+    this.deps.metrics.pipelineUp.set({ pipeline: this.name }, 0);
+    this.log.error({ err: describeError(err) }, 'pipeline failed');
+    this.deps.onFatal(err);
+  }
+
+  /** Stops fetching, flushes and commits what was taken, then disconnects (within the deadline). */
+  async stop(deadlineMs: number): Promise<boolean> {
+    if (this.state === 'stopped') return true;
+    const wasFailed = this.state === 'failed';
+    this.state = 'stopping';
+    const consumer = this.consumer;
+    // Pause everything first: the group membership (needed to commit) stays while we drain.
+    if (consumer) {
+      try {
+        consumer.pause(this.cfg.source.topics.map((topic) => ({ topic })));
+      } catch {
+        /* not running */
+      }
+    }
+    let drained = wasFailed;
+    if (!wasFailed) {
+      const drainAll = Promise.all([...this.lanes.values()].map((l) => l.drain()));
+      drained = await Promise.race([
+        drainAll.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), deadlineMs).unref()),
+      ]);
+    }
+    if (!drained) this.log.warn('could not flush everything before the deadline; the rest will be replayed');
+    this.lag?.stop();
+    await this.sink?.close();
+    await consumer?.disconnect().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'disconnect failed'));
+    await this.deadLetters?.close().catch(() => undefined);
+    await this.lag?.close();
+    this.state = wasFailed ? 'failed' : 'stopped';
+    this.deps.metrics.pipelineUp.set({ pipeline: this.name }, 0);
+    return drained;
+  }
+
+  /** Why the pipeline is not ready, or undefined when it is. */
+  notReadyReason(stallTimeoutMs: number): string | undefined {
+    if (this.state !== 'running') return `pipeline is ${this.state}`;
+    if (!this.groupJoined) return 'has not joined the consumer group yet';
+    if (this.sink?.failing) return 'ClickHouse inserts are failing';
+    if (this.inFlight > 0 && this.deps.clock.now() - this.lastProgressAt > stallTimeoutMs)
+      return `no batch acknowledged for ${Math.round((this.deps.clock.now() - this.lastProgressAt) / 1000)}s with ${this.inFlight} records in flight`;
+    return undefined;
+  }
+}
+
+function splitKey(key: string): [string, number] {
+  const i = key.lastIndexOf('/');
+  return [key.slice(0, i), Number(key.slice(i + 1))];
+}
+
+function toSourceRecord(topic: string, partition: number, m: KafkaMessage): SourceRecord {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key,
+    value: m.value,
+    headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
+    timestamp: Number(m.timestamp),
+  };
+}
+
+export { ConnectionError };

@@ -1,0 +1,266 @@
+// The ClickHouse sink at run time: checks the table once at start, serializes rows to
+// JSONEachRow, and inserts batches with retries (retryable errors) and bisection (a batch the
+// server rejects because of a bad row: the bad rows go to the dead-letter topic, the rest lands).
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { Readable } from 'node:stream';
+import { ConfigError, ConnectionError, RecordError, WeirError } from '../../core/errors.ts';
+import type { FieldInfo } from '../../core/fields.ts';
+import type { DeadLetter, Row, SourceRecord } from '../../core/record.ts';
+import { backoffDelay } from '../../core/retry.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import type { Metrics } from '../../telemetry/metrics.ts';
+import { createTableSql } from './ddl.ts';
+import { describeTable, serverInfo, type ServerInfo } from './describe.ts';
+import { classifyClickHouseError, errorHint } from './errors.ts';
+import { makeRowSerializer, planMapping } from './mapping.ts';
+
+export interface ClickHouseSinkConfig {
+  url: string;
+  username: string;
+  password: string;
+  database: string;
+  table: string;
+  columns?: Record<string, string>;
+  create_table?: { engine: string; order_by: string[]; partition_by?: string };
+  batch: { max_rows: number; max_bytes: number; max_delay_ms: number };
+  async_insert: boolean;
+  request_timeout_ms: number;
+  retry: { initial_ms: number; max_ms: number };
+  settings: Record<string, string | number | boolean>;
+}
+
+export interface SinkDeps {
+  pipeline: string;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** A batch of serialized rows with the source record behind each line. */
+export interface InsertBatch {
+  lines: string[];
+  sources: SourceRecord[];
+  bytes: number;
+}
+
+export class SinkStoppedError extends WeirError {
+  override name = 'SinkStoppedError';
+}
+
+export class ClickHouseSink {
+  readonly serialize: (row: Row) => string;
+  private stopped = false;
+  private readonly abort = new AbortController();
+  /** Whether the last insert attempt failed with a retryable error (for readiness). */
+  failing = false;
+
+  private constructor(
+    private readonly cfg: ClickHouseSinkConfig,
+    private readonly client: ClickHouseClient,
+    readonly server: ServerInfo,
+    serialize: (row: Row) => string,
+    private readonly deps: SinkDeps,
+  ) {
+    this.serialize = serialize;
+  }
+
+  get table(): string {
+    return `${this.cfg.database}.${this.cfg.table}`;
+  }
+
+  /** Connects, checks the server and the table mapping; every problem is reported at once. */
+  static async open(cfg: ClickHouseSinkConfig, fields: FieldInfo[], deps: SinkDeps): Promise<ClickHouseSink> {
+    const client = createClient({
+      url: cfg.url,
+      username: cfg.username,
+      password: cfg.password,
+      database: cfg.database,
+      request_timeout: cfg.request_timeout_ms,
+      compression: { request: false, response: false },
+      max_open_connections: 16,
+      keep_alive: { enabled: true },
+    });
+    const where = `ClickHouse at ${cfg.url}`;
+    let server: ServerInfo;
+    try {
+      server = await serverInfo(client);
+    } catch (err) {
+      await client.close();
+      const c = classifyClickHouseError(err);
+      if (c.kind === 'retryable')
+        throw new ConnectionError(`cannot reach ${where}: ${c.message}`, {
+          cause: err,
+          hint: 'check sink.clickhouse.url and that the server is running',
+        });
+      throw new ConnectionError(`${where} refused the connection as user '${cfg.username}': ${c.message}`, {
+        cause: err,
+        hint: (c.code !== undefined ? errorHint(c.code) : undefined) ?? 'check sink.clickhouse.username and password',
+      });
+    }
+    try {
+      if (cfg.create_table) {
+        const sql = createTableSql({
+          database: cfg.database,
+          table: cfg.table,
+          fields,
+          engine: cfg.create_table.engine,
+          orderBy: cfg.create_table.order_by,
+          partitionBy: cfg.create_table.partition_by,
+          server,
+        });
+        await client.command({ query: sql });
+      }
+      let columns;
+      try {
+        columns = await describeTable(client, cfg.database, cfg.table);
+      } catch (err) {
+        const c = classifyClickHouseError(err);
+        throw new ConfigError(`table ${cfg.database}.${cfg.table} cannot be used: ${c.message}`, {
+          cause: err,
+          hint: (c.code !== undefined ? errorHint(c.code) : undefined) ??
+            'create the table first, or set sink.clickhouse.create_table',
+        });
+      }
+      const { plan, problems } = planMapping(columns, fields, cfg.columns);
+      if (problems.length > 0)
+        throw new ConfigError(
+          `the fields do not fit table ${cfg.database}.${cfg.table}:\n  - ${problems.join('\n  - ')}`,
+          { hint: 'change the transforms or the table so each field has a compatible column' },
+        );
+      return new ClickHouseSink(cfg, client, server, makeRowSerializer(plan), deps);
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+  }
+
+  private settings(): Record<string, string | number | boolean> {
+    const s: Record<string, string | number | boolean> = {};
+    // Never fire and forget: async inserts, where the server has them, always wait for the flush.
+    if (this.server.supportsAsyncInsert) {
+      s.async_insert = this.cfg.async_insert ? 1 : 0;
+      s.wait_for_async_insert = 1;
+    }
+    return { ...s, ...this.cfg.settings };
+  }
+
+  private async insertOnce(body: string): Promise<void> {
+    const result = await this.client.exec({
+      query: `INSERT INTO ${quoteId(this.cfg.database)}.${quoteId(this.cfg.table)} FORMAT JSONEachRow`,
+      values: Readable.from([Buffer.from(body)]),
+      clickhouse_settings: this.settings() as never,
+      abort_signal: this.abort.signal,
+    });
+    // Drain the (empty) response so the socket returns to the pool.
+    for await (const _ of result.stream) void _;
+  }
+
+  /**
+   * Inserts a batch, retrying retryable errors with backoff until they pass (or the sink stops).
+   * Rows the server rejects are bisected out and returned as dead letters; the rest is inserted.
+   * Fatal errors (auth, missing table) are thrown.
+   */
+  async insert(batch: InsertBatch): Promise<DeadLetter[]> {
+    if (batch.lines.length === 0) return [];
+    return this.insertRange(batch, 0, batch.lines.length);
+  }
+
+  private async insertRange(batch: InsertBatch, from: number, to: number): Promise<DeadLetter[]> {
+    const { pipeline, metrics, logger } = this.deps;
+    const labels = { pipeline, table: this.table };
+    const lines = from === 0 && to === batch.lines.length ? batch.lines : batch.lines.slice(from, to);
+    const body = lines.join('');
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped) throw new SinkStoppedError('the sink was stopped before the batch was inserted');
+      const t0 = performance.now();
+      try {
+        await this.insertOnce(body);
+        const seconds = (performance.now() - t0) / 1000;
+        metrics.insertDuration.observe(labels, seconds);
+        metrics.batchesInserted.inc(labels);
+        metrics.rowsInserted.inc(labels, lines.length);
+        metrics.batchRows.observe(labels, lines.length);
+        metrics.batchBytes.observe(labels, Buffer.byteLength(body));
+        metrics.lastInsert.set(labels, Date.now() / 1000);
+        if (this.failing) logger.info({ table: this.table }, 'ClickHouse inserts succeed again');
+        this.failing = false;
+        return [];
+      } catch (err) {
+        if (this.stopped) throw new SinkStoppedError('the sink was stopped during an insert', { cause: err });
+        const c = classifyClickHouseError(err);
+        metrics.insertErrors.inc({ ...labels, class: c.kind });
+        if (c.kind === 'retryable') {
+          const delay = backoffDelay(Math.min(attempt, 16), {
+            initialMs: this.cfg.retry.initial_ms,
+            maxMs: this.cfg.retry.max_ms,
+          });
+          metrics.insertRetries.inc({ ...labels, class: c.kind });
+          if (!this.failing || attempt % 10 === 0)
+            logger.warn(
+              { table: this.table, attempt: attempt + 1, retry_in_ms: delay, code: c.code, err: c.message },
+              'ClickHouse insert failed; retrying',
+            );
+          this.failing = true;
+          await sleep(delay, this.abort.signal);
+          continue;
+        }
+        if (c.kind === 'record') {
+          if (to - from === 1) {
+            const source = batch.sources[from]!;
+            return [
+              {
+                source,
+                stage: 'sink',
+                reason: 'rejected_by_clickhouse',
+                detail: `ClickHouse rejected the row${c.code !== undefined ? ` (code ${c.code})` : ''}: ${c.message}`,
+              },
+            ];
+          }
+          const mid = from + Math.floor((to - from) / 2);
+          const left = await this.insertRange(batch, from, mid);
+          const right = await this.insertRange(batch, mid, to);
+          return [...left, ...right];
+        }
+        throw new WeirError(`ClickHouse insert into ${this.table} failed: ${c.message}`, {
+          cause: err,
+          hint: (c.code !== undefined ? errorHint(c.code) : undefined) ?? 'check the sink configuration',
+        });
+      }
+    }
+  }
+
+  /** Stops retry loops; in-progress inserts are aborted. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.abort.abort();
+    await this.client.close();
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      const r = await this.client.ping();
+      return r.success;
+    } catch {
+      return false;
+    }
+  }
+}
+
+export function quoteId(name: string): string {
+  return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export { RecordError };

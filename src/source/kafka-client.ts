@@ -1,0 +1,90 @@
+// Builds kafkajs clients from the source config, with errors that say what to fix.
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { ConfigError, ConnectionError } from '../core/errors.ts';
+import type { Logger } from '../telemetry/logger.ts';
+
+export interface KafkaConnectionConfig {
+  brokers: string[];
+  client_id: string;
+  connection_timeout_ms: number;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  tls?: {
+    enabled: boolean;
+    ca_file?: string;
+    cert_file?: string;
+    key_file?: string;
+    reject_unauthorized: boolean;
+  };
+}
+
+function readPem(path: string | undefined, what: string): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the TLS ${what} file ${path}: ${(err as Error).message}`, {
+      hint: `check source.tls.${what}_file`,
+    });
+  }
+}
+
+/** kafkajs log lines go through Weir's logger at a quieter level (kafkajs is chatty on retries). */
+function logCreator(logger: Logger) {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      const fields = { component: 'kafkajs', broker: extra.broker as unknown, error: extra.error as unknown };
+      if (level === logLevel.ERROR) logger.warn(fields, message);
+      else if (level === logLevel.WARN) logger.debug(fields, message);
+    };
+}
+
+export function createKafka(cfg: KafkaConnectionConfig, logger: Logger, clientSuffix = ''): Kafka {
+  const kcfg: KafkaConfig = {
+    clientId: `${cfg.client_id}${clientSuffix}`,
+    brokers: cfg.brokers,
+    connectionTimeout: cfg.connection_timeout_ms,
+    requestTimeout: 30_000,
+    logLevel: logLevel.WARN,
+    logCreator: logCreator(logger),
+    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+  };
+  if (cfg.tls?.enabled) {
+    kcfg.ssl = {
+      rejectUnauthorized: cfg.tls.reject_unauthorized,
+      ca: readPem(cfg.tls.ca_file, 'ca'),
+      cert: readPem(cfg.tls.cert_file, 'cert'),
+      key: readPem(cfg.tls.key_file, 'key'),
+    };
+  }
+  if (cfg.sasl) {
+    kcfg.sasl = {
+      mechanism: cfg.sasl.mechanism,
+      username: cfg.sasl.username,
+      password: cfg.sasl.password,
+    } as SASLOptions;
+  }
+  return new Kafka(kcfg);
+}
+
+/** Turns a kafkajs connection failure into one line naming the brokers and the fix. */
+export function explainKafkaError(err: unknown, cfg: KafkaConnectionConfig): ConnectionError {
+  const e = err as { name?: string; message?: string; type?: string; cause?: unknown };
+  const msg = e.message ?? String(err);
+  const brokers = cfg.brokers.join(',');
+  if (e.name === 'KafkaJSSASLAuthenticationError' || /SASL|authentication/i.test(msg)) {
+    return new ConnectionError(
+      `Kafka at ${brokers} rejected the credentials of user '${cfg.sasl?.username ?? '?'}' (${cfg.sasl?.mechanism ?? 'no SASL'})`,
+      { cause: err, hint: 'check source.sasl.username, source.sasl.password and source.sasl.mechanism' },
+    );
+  }
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|Connection timeout|ETIMEDOUT|connect/i.test(msg) || e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSConnectionError') {
+    return new ConnectionError(`cannot reach Kafka at ${brokers}: ${msg}`, {
+      cause: err,
+      retriable: true,
+      hint: 'check source.brokers and that the broker is running and reachable',
+    });
+  }
+  return new ConnectionError(`Kafka at ${brokers} failed: ${msg}`, { cause: err });
+}

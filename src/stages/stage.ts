@@ -1,0 +1,74 @@
+// The processor contract: a batch of envelopes in, every one accounted for out (kept, dropped or
+// dead-lettered). Stages own the batch they are given and may update envelopes in place.
+import { RecordError } from '../core/errors.ts';
+import type { FieldInfo } from '../core/fields.ts';
+import type { Envelope, SourceRecord, StageOutput } from '../core/record.ts';
+import { originOf } from '../core/record.ts';
+
+export interface Stage {
+  /** Unique within a pipeline, e.g. `parse` or `transform[2].rename`; the dead-letter `stage`. */
+  readonly name: string;
+  /** What the stage does, e.g. `parse`, `filter`, `rename`; a metric label. */
+  readonly kind: string;
+  process(batch: Envelope[]): StageOutput | Promise<StageOutput>;
+}
+
+/** A stage with the fields its rows carry afterwards, as planned at startup. */
+export interface StagePlan {
+  readonly stage: Stage;
+  readonly fields: readonly FieldInfo[];
+}
+
+/** Returned by a record function to drop the record on purpose. */
+export interface Drop {
+  readonly drop: string;
+}
+
+export type RecordFn = (env: Envelope) => Envelope | Drop;
+
+/**
+ * Wraps a per-record function into a Stage. A thrown RecordError dead-letters that record; any
+ * other error is a bug and fails the whole batch, so it cannot be silently dead-lettered.
+ */
+export function recordStage(name: string, kind: string, fn: RecordFn): Stage {
+  return {
+    name,
+    kind,
+    process(batch: Envelope[]): StageOutput {
+      const output: StageOutput = { out: [], dropped: [], dead: [] };
+      for (let i = 0; i < batch.length; i++) {
+        const env = batch[i]!;
+        let result: Envelope | Drop;
+        try {
+          result = fn(env);
+        } catch (err) {
+          if (!(err instanceof RecordError)) throw stageBug(name, env.source, err);
+          output.dead.push({
+            source: env.source,
+            stage: name,
+            reason: err.reason,
+            detail: err.message,
+          });
+          continue;
+        }
+        if ('drop' in result) output.dropped.push({ env, reason: result.drop });
+        else output.out.push(result);
+      }
+      return output;
+    },
+  };
+}
+
+/** Envelopes for freshly read records, ready for the parse stage. */
+export function toEnvelopes(records: readonly SourceRecord[]): Envelope[] {
+  const batch = new Array<Envelope>(records.length);
+  for (let i = 0; i < records.length; i++) batch[i] = { source: records[i]!, row: {} };
+  return batch;
+}
+
+function stageBug(stage: string, source: SourceRecord, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(`stage ${stage} failed on record ${originOf(source)}: ${message}`, {
+    cause: err,
+  });
+}

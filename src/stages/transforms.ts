@@ -1,0 +1,53 @@
+// The `transforms` list of a pipeline as stages, planned in order against the parsed fields.
+import { ConfigError } from '../core/errors.ts';
+import type { FieldInfo } from '../core/fields.ts';
+import { createFilter } from './filter.ts';
+import { createCompute, createConvert, createDrop, createRename } from './map.ts';
+import type { TransformConfig } from './options.ts';
+import type { Stage, StagePlan } from './stage.ts';
+
+export interface TransformPlan {
+  readonly stages: Stage[];
+  /** The fields rows carry after the last transform: what the sink maps to columns. */
+  readonly fields: readonly FieldInfo[];
+}
+
+const KINDS = ['filter', 'rename', 'convert', 'compute', 'drop'] as const;
+
+/** Builds one stage per transform entry (`transform[i].<kind>`); throws ConfigError. */
+export function planTransforms(
+  transforms: readonly TransformConfig[],
+  input: readonly FieldInfo[],
+): TransformPlan {
+  const stages: Stage[] = [];
+  let fields = input;
+  transforms.forEach((t, i) => {
+    const keys = Object.keys(t);
+    const kind = KINDS.find((k) => k === keys[0]);
+    if (keys.length !== 1 || kind === undefined) {
+      throw new ConfigError(
+        `transform[${i}]: expected exactly one of ${KINDS.join(', ')}, got ${keys.join(', ') || 'nothing'}`,
+      );
+    }
+    const plan = planOne(`transform[${i}].${kind}`, t, fields);
+    stages.push(plan.stage);
+    fields = plan.fields;
+  });
+  return { stages, fields };
+}
+
+/** The transform stages alone; see planTransforms for the resulting fields. */
+export function buildTransforms(
+  transforms: readonly TransformConfig[],
+  input: readonly FieldInfo[],
+): Stage[] {
+  return planTransforms(transforms, input).stages;
+}
+
+function planOne(name: string, t: TransformConfig, fields: readonly FieldInfo[]): StagePlan {
+  if ('filter' in t) return createFilter(name, t.filter, fields);
+  if ('rename' in t) return createRename(name, t.rename, fields);
+  if ('convert' in t) return createConvert(name, t.convert, fields);
+  if ('compute' in t) return createCompute(name, t.compute, fields);
+  return createDrop(name, t.drop, fields);
+}
