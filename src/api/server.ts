@@ -18,13 +18,18 @@ export function createApp(deps: ApiDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', (c) => {
     const r = deps.readiness();
-    return c.json({ status: r.ready ? 'ready' : 'not ready', pipelines: r.pipelines }, r.ready ? 200 : 503);
+    return c.json(
+      { status: r.ready ? 'ready' : 'not ready', pipelines: r.pipelines },
+      r.ready ? 200 : 503,
+    );
   });
   app.get('/metrics', async (c) => {
     const body = await deps.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.registry.contentType });
   });
-  app.notFound((c) => c.json({ error: 'not found', endpoints: ['/healthz', '/readyz', '/metrics'] }, 404));
+  app.notFound((c) =>
+    c.json({ error: 'not found', endpoints: ['/healthz', '/readyz', '/metrics'] }, 404),
+  );
   return app;
 }
 
@@ -34,7 +39,9 @@ export function startServer(app: Hono, host: string, port: number): Promise<Serv
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(
         err.code === 'EADDRINUSE'
-          ? new Error(`port ${port} for the HTTP API is already in use; set agent.http.port to a free port`)
+          ? new Error(
+              `port ${port} for the HTTP API is already in use; set agent.http.port to a free port`,
+            )
           : err,
       );
     });

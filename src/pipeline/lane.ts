@@ -99,7 +99,12 @@ export class PartitionLane {
         line = this.d.sink.serialize(env.row);
       } catch (err) {
         if (!(err instanceof RecordError)) throw err;
-        sinkDead.push({ source: env.source, stage: 'sink', reason: err.reason, detail: err.message });
+        sinkDead.push({
+          source: env.source,
+          stage: 'sink',
+          reason: err.reason,
+          detail: err.message,
+        });
         continue;
       }
       batch.lines.push(line);
@@ -146,11 +151,18 @@ export class PartitionLane {
 
   private async flush(batch: Batch): Promise<void> {
     const { pipeline, metrics, sink, logger } = this.d;
-    const rejected = await sink.insert({ lines: batch.lines, sources: batch.sources, bytes: batch.bytes });
+    const rejected = await sink.insert({
+      lines: batch.lines,
+      sources: batch.sources,
+      bytes: batch.bytes,
+    });
     const inserted = batch.lines.length - rejected.length;
     if (rejected.length > 0) {
       countReasons(metrics, pipeline, 'sink', [], rejected);
-      logger.warn({ partition: this.key, rows: rejected.length }, 'ClickHouse rejected rows; dead-lettering them');
+      logger.warn(
+        { partition: this.key, rows: rejected.length },
+        'ClickHouse rejected rows; dead-lettering them',
+      );
     }
     const dead = rejected.length > 0 ? [...batch.dead, ...rejected] : batch.dead;
     await this.d.deadLetters.write(dead);
@@ -161,14 +173,18 @@ export class PartitionLane {
     const now = this.d.clock.now();
     const rejectedSet = rejected.length > 0 ? new Set(rejected.map((r) => r.source)) : undefined;
     for (const s of batch.sources)
-      if (!rejectedSet?.has(s)) metrics.endToEndLatency.observe({ pipeline }, Math.max(0, now - s.timestamp) / 1000);
+      if (!rejectedSet?.has(s))
+        metrics.endToEndLatency.observe({ pipeline }, Math.max(0, now - s.timestamp) / 1000);
     const next = (BigInt(batch.lastOffset) + 1n).toString();
     try {
       await this.d.commit(this.d.topic, this.d.partition, next);
       this.committed = next;
     } catch (err) {
       // Losing a commit only means replay after a restart or rebalance, never loss.
-      logger.warn({ partition: this.key, offset: next, err: describeError(err) }, 'offset commit failed');
+      logger.warn(
+        { partition: this.key, offset: next, err: describeError(err) },
+        'offset commit failed',
+      );
     }
     this.inFlight -= batch.records;
     this.d.onSettled(batch.records);

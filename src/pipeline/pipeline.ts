@@ -101,7 +101,12 @@ export class Pipeline {
     this.state = 'starting';
     if (!this.sink) await this.check();
     const { metrics } = this.deps;
-    this.deadLetters = new KafkaDeadLetterSink(this.kafka, this.cfg.dead_letter.topic, this.name, metrics);
+    this.deadLetters = new KafkaDeadLetterSink(
+      this.kafka,
+      this.cfg.dead_letter.topic,
+      this.name,
+      metrics,
+    );
     const src = this.cfg.source;
     const consumer = this.kafka.consumer({
       groupId: src.group_id,
@@ -116,12 +121,16 @@ export class Pipeline {
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (e) => {
       const err = e.payload.error;
-      this.log.error({ err: describeError(err), restart: e.payload.restart }, 'Kafka consumer crashed');
+      this.log.error(
+        { err: describeError(err), restart: e.payload.restart },
+        'Kafka consumer crashed',
+      );
       if (!e.payload.restart) this.fail(explainKafkaError(err, src));
     });
     try {
       await consumer.connect();
-      for (const topic of src.topics) await consumer.subscribe({ topic, fromBeginning: src.start_from === 'earliest' });
+      for (const topic of src.topics)
+        await consumer.subscribe({ topic, fromBeginning: src.start_from === 'earliest' });
     } catch (err) {
       throw explainKafkaError(err, src);
     }
@@ -165,8 +174,9 @@ export class Pipeline {
     return lane;
   }
 
-  private async onBatch({ batch, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
     const { topic, partition } = batch;
     const records = batch.messages.map((m) => toSourceRecord(topic, partition, m));
     const { metrics } = this.deps;
@@ -180,7 +190,7 @@ export class Pipeline {
     if (this.inFlight >= this.cfg.source.max_in_flight_records && !lane.paused) {
       // Backpressure: stop fetching this partition until the sink catches up; what is buffered
       // is flushed now so the pause always ends.
-      pause();
+      payload.pause();
       lane.paused = true;
       lane.seal();
       this.updatePaused();
@@ -262,10 +272,13 @@ export class Pipeline {
         new Promise<boolean>((r) => setTimeout(() => r(false), deadlineMs).unref()),
       ]);
     }
-    if (!drained) this.log.warn('could not flush everything before the deadline; the rest will be replayed');
+    if (!drained)
+      this.log.warn('could not flush everything before the deadline; the rest will be replayed');
     this.lag?.stop();
     await this.sink?.close();
-    await consumer?.disconnect().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'disconnect failed'));
+    await consumer
+      ?.disconnect()
+      .catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'disconnect failed'));
     await this.deadLetters?.close().catch(() => undefined);
     await this.lag?.close();
     this.state = wasFailed ? 'failed' : 'stopped';

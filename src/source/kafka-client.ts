@@ -8,7 +8,11 @@ export interface KafkaConnectionConfig {
   brokers: string[];
   client_id: string;
   connection_timeout_ms: number;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  sasl?: {
+    mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    username: string;
+    password: string;
+  };
   tls?: {
     enabled: boolean;
     ca_file?: string;
@@ -34,7 +38,11 @@ function logCreator(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...extra } = log;
-      const fields = { component: 'kafkajs', broker: extra.broker as unknown, error: extra.error as unknown };
+      const fields = {
+        component: 'kafkajs',
+        broker: extra.broker as unknown,
+        error: extra.error as unknown,
+      };
       if (level === logLevel.ERROR) logger.warn(fields, message);
       else if (level === logLevel.WARN) logger.debug(fields, message);
     };
@@ -76,10 +84,17 @@ export function explainKafkaError(err: unknown, cfg: KafkaConnectionConfig): Con
   if (e.name === 'KafkaJSSASLAuthenticationError' || /SASL|authentication/i.test(msg)) {
     return new ConnectionError(
       `Kafka at ${brokers} rejected the credentials of user '${cfg.sasl?.username ?? '?'}' (${cfg.sasl?.mechanism ?? 'no SASL'})`,
-      { cause: err, hint: 'check source.sasl.username, source.sasl.password and source.sasl.mechanism' },
+      {
+        cause: err,
+        hint: 'check source.sasl.username, source.sasl.password and source.sasl.mechanism',
+      },
     );
   }
-  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|Connection timeout|ETIMEDOUT|connect/i.test(msg) || e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSConnectionError') {
+  if (
+    /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|Connection timeout|ETIMEDOUT|connect/i.test(msg) ||
+    e.name === 'KafkaJSNumberOfRetriesExceeded' ||
+    e.name === 'KafkaJSConnectionError'
+  ) {
     return new ConnectionError(`cannot reach Kafka at ${brokers}: ${msg}`, {
       cause: err,
       retriable: true,

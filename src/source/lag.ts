@@ -50,7 +50,10 @@ export class LagMonitor {
   async refresh(): Promise<void> {
     this.connected ??= this.admin.connect();
     await this.connected;
-    const groupOffsets = await this.admin.fetchOffsets({ groupId: this.groupId, topics: this.topics });
+    const groupOffsets = await this.admin.fetchOffsets({
+      groupId: this.groupId,
+      topics: this.topics,
+    });
     for (const topic of this.topics) {
       const highs = await this.admin.fetchTopicOffsets(topic);
       const committedInGroup = groupOffsets.find((g) => g.topic === topic)?.partitions ?? [];

@@ -14,7 +14,9 @@ export const REDACT_PATHS = [
   'headers.authorization',
 ];
 
-export function createLogger(opts: { level?: LevelWithSilent; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  opts: { level?: LevelWithSilent; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const level = opts.level ?? (process.env.WEIR_LOG_LEVEL as LevelWithSilent | undefined) ?? 'info';
   return pino(
     {

@@ -36,11 +36,15 @@ export interface WeirProcess {
 
 /** Runs `weir <args>` (TypeScript source through tsx) and captures stdout+stderr. */
 export function runWeir(args: string[], env: NodeJS.ProcessEnv = {}): WeirProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/weir.ts'), ...args], {
-    cwd: repo,
-    env: { ...process.env, WEIR_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repo, 'src/cli/weir.ts'), ...args],
+    {
+      cwd: repo,
+      env: { ...process.env, WEIR_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -85,7 +89,9 @@ export async function waitUntil(
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastErr instanceof Error ? `: ${lastErr.message}` : ''}`,
+  );
 }
 
 export async function getText(url: string): Promise<{ status: number; body: string }> {
@@ -94,7 +100,11 @@ export async function getText(url: string): Promise<{ status: number; body: stri
 }
 
 /** Reads one sample of a metric from Prometheus text, summing over series matching the labels. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+export function metricValue(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number {
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;

@@ -77,7 +77,10 @@ describe('weir validate / run with bad configs', () => {
 
   it('reports a wrong ClickHouse password without printing it', async () => {
     const cfg = base();
-    Object.assign(cfg.pipelines[0]!.sink.clickhouse, { username: 'weir', password: 'not-the-password' });
+    Object.assign(cfg.pipelines[0]!.sink.clickhouse, {
+      username: 'weir',
+      password: 'not-the-password',
+    });
     const r = await weirOnce(['validate', '-c', writeConfig(cfg)]);
     assert.notEqual(r.code, 0);
     assert.match(r.output, /password|credentials|authenticat/i);
@@ -101,7 +104,11 @@ describe('weir validate / run with bad configs', () => {
     const cfg = base();
     Object.assign(cfg.pipelines[0]!.source, {
       brokers: [endpoints.kafkaSasl],
-      sasl: { mechanism: 'scram-sha-512', username: 'weir', password: '${WEIR_TEST_SASL_PASSWORD}' },
+      sasl: {
+        mechanism: 'scram-sha-512',
+        username: 'weir',
+        password: '${WEIR_TEST_SASL_PASSWORD}',
+      },
     });
     const file = writeConfig(cfg);
     const unset = await weirOnce(['validate', '-c', file]);

@@ -68,7 +68,11 @@ export class ClickHouseSink {
   }
 
   /** Connects, checks the server and the table mapping; every problem is reported at once. */
-  static async open(cfg: ClickHouseSinkConfig, fields: FieldInfo[], deps: SinkDeps): Promise<ClickHouseSink> {
+  static async open(
+    cfg: ClickHouseSinkConfig,
+    fields: FieldInfo[],
+    deps: SinkDeps,
+  ): Promise<ClickHouseSink> {
     const client = createClient({
       url: cfg.url,
       username: cfg.username,
@@ -91,10 +95,15 @@ export class ClickHouseSink {
           cause: err,
           hint: 'check sink.clickhouse.url and that the server is running',
         });
-      throw new ConnectionError(`${where} refused the connection as user '${cfg.username}': ${c.message}`, {
-        cause: err,
-        hint: (c.code !== undefined ? errorHint(c.code) : undefined) ?? 'check sink.clickhouse.username and password',
-      });
+      throw new ConnectionError(
+        `${where} refused the connection as user '${cfg.username}': ${c.message}`,
+        {
+          cause: err,
+          hint:
+            (c.code !== undefined ? errorHint(c.code) : undefined) ??
+            'check sink.clickhouse.username and password',
+        },
+      );
     }
     try {
       if (cfg.create_table) {
@@ -116,11 +125,12 @@ export class ClickHouseSink {
         const c = classifyClickHouseError(err);
         throw new ConfigError(`table ${cfg.database}.${cfg.table} cannot be used: ${c.message}`, {
           cause: err,
-          hint: (c.code !== undefined ? errorHint(c.code) : undefined) ??
+          hint:
+            (c.code !== undefined ? errorHint(c.code) : undefined) ??
             'create the table first, or set sink.clickhouse.create_table',
         });
       }
-      const { plan, problems } = planMapping(columns, fields, cfg.columns);
+      const { plan, problems } = planMapping(columns, fields, cfg.columns, server);
       if (problems.length > 0)
         throw new ConfigError(
           `the fields do not fit table ${cfg.database}.${cfg.table}:\n  - ${problems.join('\n  - ')}`,
@@ -147,7 +157,7 @@ export class ClickHouseSink {
     const result = await this.client.exec({
       query: `INSERT INTO ${quoteId(this.cfg.database)}.${quoteId(this.cfg.table)} FORMAT JSONEachRow`,
       values: Readable.from([Buffer.from(body)]),
-      clickhouse_settings: this.settings() as never,
+      clickhouse_settings: this.settings(),
       abort_signal: this.abort.signal,
     });
     // Drain the (empty) response so the socket returns to the pool.
@@ -167,10 +177,12 @@ export class ClickHouseSink {
   private async insertRange(batch: InsertBatch, from: number, to: number): Promise<DeadLetter[]> {
     const { pipeline, metrics, logger } = this.deps;
     const labels = { pipeline, table: this.table };
-    const lines = from === 0 && to === batch.lines.length ? batch.lines : batch.lines.slice(from, to);
+    const lines =
+      from === 0 && to === batch.lines.length ? batch.lines : batch.lines.slice(from, to);
     const body = lines.join('');
     for (let attempt = 0; ; attempt++) {
-      if (this.stopped) throw new SinkStoppedError('the sink was stopped before the batch was inserted');
+      if (this.stopped)
+        throw new SinkStoppedError('the sink was stopped before the batch was inserted');
       const t0 = performance.now();
       try {
         await this.insertOnce(body);
@@ -185,7 +197,8 @@ export class ClickHouseSink {
         this.failing = false;
         return [];
       } catch (err) {
-        if (this.stopped) throw new SinkStoppedError('the sink was stopped during an insert', { cause: err });
+        if (this.stopped)
+          throw new SinkStoppedError('the sink was stopped during an insert', { cause: err });
         const c = classifyClickHouseError(err);
         metrics.insertErrors.inc({ ...labels, class: c.kind });
         if (c.kind === 'retryable') {
@@ -196,7 +209,13 @@ export class ClickHouseSink {
           metrics.insertRetries.inc({ ...labels, class: c.kind });
           if (!this.failing || attempt % 10 === 0)
             logger.warn(
-              { table: this.table, attempt: attempt + 1, retry_in_ms: delay, code: c.code, err: c.message },
+              {
+                table: this.table,
+                attempt: attempt + 1,
+                retry_in_ms: delay,
+                code: c.code,
+                err: c.message,
+              },
               'ClickHouse insert failed; retrying',
             );
           this.failing = true;
@@ -222,7 +241,9 @@ export class ClickHouseSink {
         }
         throw new WeirError(`ClickHouse insert into ${this.table} failed: ${c.message}`, {
           cause: err,
-          hint: (c.code !== undefined ? errorHint(c.code) : undefined) ?? 'check the sink configuration',
+          hint:
+            (c.code !== undefined ? errorHint(c.code) : undefined) ??
+            'check the sink configuration',
         });
       }
     }

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { typeToString } from '../core/fields.ts';
+import { loadConfig } from './load.ts';
+import { outputFields } from './schema.ts';
+
+const demo = fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url));
+
+test('examples/demo.yaml loads with its defaults', () => {
+  const config = loadConfig(demo, {});
+  assert.equal(config.pipelines.length, 1);
+  const [orders] = config.pipelines;
+  assert.ok(orders);
+  assert.equal(orders.name, 'orders');
+  assert.deepEqual(orders.source.topics, ['weir-demo-orders']);
+  assert.deepEqual(orders.source.brokers, ['127.0.0.1:9092']);
+  assert.equal(orders.sink.clickhouse.table, 'demo_orders');
+  assert.deepEqual(orders.sink.clickhouse.create_table?.order_by, ['created_at', 'order_id']);
+  assert.equal(config.agent.http.port, 8090);
+  assert.deepEqual(
+    outputFields(orders).map((f) => `${f.name}:${typeToString(f.type)}`),
+    [
+      'order_id:uuid',
+      'user_id:string',
+      'amount:number',
+      'currency:string',
+      'status:string',
+      'created_at:datetime',
+      'items:json',
+      'is_mobile:boolean',
+      'item_count:integer',
+    ],
+  );
+});
+
+test('examples/demo.yaml takes its endpoints from the environment', () => {
+  const config = loadConfig(demo, {
+    KAFKA_BROKER: 'kafka:29092',
+    CLICKHOUSE_URL: 'http://clickhouse:8123',
+    CLICKHOUSE_PASSWORD: 's3cret',
+    WEIR_HTTP_PORT: '9100',
+  });
+  const [orders] = config.pipelines;
+  assert.deepEqual(orders?.source.brokers, ['kafka:29092']);
+  assert.equal(orders?.sink.clickhouse.url, 'http://clickhouse:8123');
+  assert.equal(orders?.sink.clickhouse.password, 's3cret');
+  assert.equal(config.agent.http.port, 9100);
+});

@@ -1,0 +1,116 @@
+// The fields of a pipeline's records and their types, as declared and after each transform.
+// The same stepping validates transforms (reporting unknown fields) and computes what reaches
+// the sink, so the two can never disagree.
+import type { FieldInfo, FieldType, ScalarType } from '../core/fields.ts';
+import type { FieldSpec, PipelineConfig, TransformConfig } from './schema.ts';
+import { closest as closestName } from './suggest.ts';
+
+const metadataTypes = {
+  key: 'string',
+  topic: 'string',
+  header: 'string',
+  partition: 'integer',
+  offset: 'string',
+  timestamp: 'datetime',
+} as const satisfies Record<string, ScalarType>;
+
+export type MetadataSource = keyof typeof metadataTypes;
+
+/** The type a metadata source (`from: partition` …) always produces, or undefined for `value`. */
+export function metadataType(from: string): ScalarType | undefined {
+  return Object.hasOwn(metadataTypes, from) ? metadataTypes[from as MetadataSource] : undefined;
+}
+
+/** The type of a declared field as the parse stage produces it. */
+export function fieldTypeOf(spec: FieldSpec): FieldType {
+  if (typeof spec === 'string') return { kind: spec };
+  const fixed = metadataType(spec.from);
+  if (fixed) return { kind: fixed };
+  if (spec.type === 'array') return { kind: 'array', items: { kind: spec.items ?? 'json' } };
+  if (spec.type === 'map') return { kind: 'map', values: { kind: spec.values ?? 'json' } };
+  return { kind: spec.type };
+}
+
+/** The fields as parsed, in declaration order. */
+export function declaredFields(fields: Record<string, FieldSpec>): FieldInfo[] {
+  return Object.entries(fields).map(([name, spec]) => ({
+    name,
+    type: fieldTypeOf(spec),
+    nullable: typeof spec === 'string' ? false : spec.nullable,
+  }));
+}
+
+/** Receives a problem found while stepping; `path` is relative to the transform. */
+export type TransformReporter = (path: (string | number)[], problem: string, fix: string) => void;
+
+const ignore: TransformReporter = () => undefined;
+
+/** The fields after one transform. Unknown or colliding names are reported and skipped. */
+export function applyTransform(
+  fields: readonly FieldInfo[],
+  transform: TransformConfig,
+  report: TransformReporter = ignore,
+): FieldInfo[] {
+  const out = [...fields];
+  const indexOf = (name: string) => out.findIndex((f) => f.name === name);
+  const unknown = (path: (string | number)[], verb: string, name: string) =>
+    report(path, `${verb} unknown field "${name}"`, knownFieldsHint(name, out));
+
+  if ('rename' in transform) {
+    for (const [from, to] of Object.entries(transform.rename)) {
+      const at = indexOf(from);
+      const field = out[at];
+      if (!field) unknown(['rename', from], 'renames', from);
+      else if (to !== from && indexOf(to) >= 0)
+        report(
+          ['rename', from],
+          `renames "${from}" to "${to}", which already exists`,
+          `drop "${to}" first or pick another name`,
+        );
+      else out[at] = { ...field, name: to };
+    }
+  } else if ('convert' in transform) {
+    for (const [name, target] of Object.entries(transform.convert)) {
+      const at = indexOf(name);
+      const field = out[at];
+      if (!field) unknown(['convert', name], 'converts', name);
+      else out[at] = { ...field, type: { kind: typeof target === 'string' ? target : target.to } };
+    }
+  } else if ('compute' in transform) {
+    for (const [name, spec] of Object.entries(transform.compute)) {
+      const computed: FieldInfo = {
+        name,
+        type: typeof spec === 'object' && spec.type ? { kind: spec.type } : { kind: 'any' },
+        nullable: typeof spec === 'object' ? (spec.nullable ?? false) : false,
+      };
+      const at = indexOf(name);
+      if (at >= 0) out[at] = computed;
+      else out.push(computed);
+    }
+  } else if ('drop' in transform) {
+    transform.drop.forEach((name, i) => {
+      const at = indexOf(name);
+      if (at < 0) unknown(['drop', i], 'drops', name);
+      else out.splice(at, 1);
+    });
+  }
+  return out;
+}
+
+/** The fields and their types as they reach the sink, after every transform. */
+export function outputFields(p: Pick<PipelineConfig, 'schema' | 'transforms'>): FieldInfo[] {
+  return p.transforms.reduce<FieldInfo[]>(
+    (fields, t) => applyTransform(fields, t),
+    declaredFields(p.schema.fields),
+  );
+}
+
+export function knownFieldsHint(name: string, fields: readonly FieldInfo[]): string {
+  const names = fields.map((f) => f.name);
+  const near =
+    names.find((n) => n.toLowerCase() === name.toLowerCase()) ?? closestName(name, names);
+  const list = names.length ? names.join(', ') : 'none';
+  return near
+    ? `did you mean "${near}"? fields at this point: ${list}`
+    : `fields at this point: ${list}`;
+}

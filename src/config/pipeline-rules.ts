@@ -1,0 +1,164 @@
+// Rules across a pipeline (transforms, sink columns, dead letters) and across pipelines.
+import { applyTransform, declaredFields, knownFieldsHint, outputFields } from './output-fields.ts';
+import { addProblem, type Ctx } from './rules.ts';
+import type { PipelineDraft } from './schema.ts';
+import { closest } from './suggest.ts';
+import { isPlainObject } from './values.ts';
+
+/**
+ * Pipeline rules, each with the parts it reads: a rule is skipped while one of its parts is
+ * invalid (already reported there), and the others still run.
+ */
+export const pipelineRules = [
+  { inputs: ['schema', 'transforms'], check: checkTransforms },
+  {
+    inputs: ['schema', 'transforms', 'sink.clickhouse.columns', 'sink.clickhouse.create_table'],
+    check: checkSinkFields,
+  },
+  { inputs: ['name', 'source.topics', 'dead_letter'], check: checkDeadLetter },
+] as const;
+
+function checkTransforms(p: PipelineDraft, ctx: Ctx): void {
+  let fields = declaredFields(p.schema.fields);
+  p.transforms.forEach((transform, i) => {
+    fields = applyTransform(fields, transform, (path, problem, fix) =>
+      addProblem(ctx, ['transforms', i, ...path], `transform ${i} ${problem}`, { fix }),
+    );
+    if (!('convert' in transform)) return;
+    for (const [name, target] of Object.entries(transform.convert)) {
+      if (
+        typeof target === 'object' &&
+        target.format &&
+        target.to !== 'datetime' &&
+        target.to !== 'date'
+      )
+        addProblem(
+          ctx,
+          ['transforms', i, 'convert', name, 'format'],
+          `format applies only to conversions to datetime or date, not ${target.to}`,
+          { fix: 'remove format' },
+        );
+    }
+  });
+  if (fields.length === 0)
+    addProblem(ctx, ['transforms'], 'the transforms remove every field', {
+      fix: 'keep at least one field for the sink',
+    });
+}
+
+function checkDeadLetter(p: PipelineDraft, ctx: Ctx): void {
+  const deadLetter = p.dead_letter.topic ?? deadLetterTopic(p.name);
+  if (p.source.topics.includes(deadLetter))
+    addProblem(
+      ctx,
+      ['dead_letter', 'topic'],
+      `dead-letter topic "${deadLetter}" is also a source topic`,
+      {
+        fix: 'use a topic the pipeline does not read',
+      },
+    );
+}
+
+function checkSinkFields(p: PipelineDraft, ctx: Ctx): void {
+  const fields = outputFields(p);
+  const sink = p.sink.clickhouse;
+  const base = ['sink', 'clickhouse'];
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  const outputHint = (name: string) =>
+    knownFieldsHint(name, fields).replace('fields at this point', 'output fields');
+
+  const columns = new Map<string, string>(
+    sink.columns ? Object.entries(sink.columns) : fields.map((f) => [f.name, f.name]),
+  );
+  for (const [column, field] of sink.columns ? columns : []) {
+    if (!byName.has(field))
+      addProblem(
+        ctx,
+        [...base, 'columns', column],
+        `column "${column}" takes unknown field "${field}"`,
+        {
+          fix: outputHint(field),
+        },
+      );
+  }
+
+  const create = sink.create_table;
+  if (!create) return;
+  create.order_by.forEach((column, i) => {
+    const field = byName.get(columns.get(column) ?? '');
+    const path = [...base, 'create_table', 'order_by', i];
+    if (!columns.has(column)) {
+      const near = closest(column, columns.keys());
+      addProblem(ctx, path, `sorting key "${column}" is not a column of the table`, {
+        fix: `${near ? `did you mean "${near}"? ` : ''}columns: ${[...columns.keys()].join(', ')}`,
+      });
+    } else if (field?.nullable)
+      addProblem(
+        ctx,
+        path,
+        `sorting key "${column}" is nullable; ClickHouse does not allow that by default`,
+        {
+          fix: 'make the field non-nullable, or sort by another column',
+        },
+      );
+  });
+  for (const [column, name] of columns) {
+    if (byName.get(name)?.type.kind === 'any')
+      addProblem(
+        ctx,
+        [...base, 'create_table'],
+        `column "${column}" has no known type to create it with (field "${name}" is computed without a type)`,
+        {
+          fix: `give the computed field a type: ${name}: { expr: ..., type: <type> }`,
+        },
+      );
+  }
+}
+
+export const consumerGroup = (pipeline: string) => `weir-${pipeline}`;
+export const deadLetterTopic = (pipeline: string) => `weir.${pipeline}.dlq`;
+
+/** Fills the defaults that depend on the pipeline's name. */
+export function withDerivedDefaults(p: PipelineDraft) {
+  return {
+    ...p,
+    source: { ...p.source, group_id: p.source.group_id ?? consumerGroup(p.name) },
+    dead_letter: { topic: p.dead_letter.topic ?? deadLetterTopic(p.name) },
+  };
+}
+
+/** Rules across pipelines. Runs even when some pipelines are invalid, so reads defensively. */
+export function checkConfig(config: { pipelines?: unknown }, ctx: Ctx): void {
+  if (!Array.isArray(config.pipelines)) return;
+  const names = new Map<string, number>();
+  const groups = new Map<string, number>();
+  config.pipelines.forEach((p: unknown, i) => {
+    if (!isPlainObject(p) || typeof p.name !== 'string') return;
+    const first = names.get(p.name);
+    if (first !== undefined) {
+      addProblem(
+        ctx,
+        ['pipelines', i, 'name'],
+        `duplicate pipeline name "${p.name}" (also pipelines[${first}])`,
+        {
+          fix: 'give every pipeline a unique name',
+        },
+      );
+      return;
+    }
+    names.set(p.name, i);
+    const group = isPlainObject(p.source) ? p.source.group_id : undefined;
+    if (typeof group !== 'string') return;
+    const sharing = groups.get(group);
+    if (sharing !== undefined)
+      addProblem(
+        ctx,
+        ['pipelines', i, 'source', 'group_id'],
+        `consumer group "${group}" is also used by pipelines[${sharing}]`,
+        {
+          fix: 'give each pipeline its own group_id',
+        },
+      );
+    else groups.set(group, i);
+  });
+}

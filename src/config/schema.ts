@@ -1,0 +1,555 @@
+// The one declaration of Weir's configuration (docs/config-shape.md). Parsing, defaults, cross-field
+// rules, the TypeScript types and docs/config-reference.md all come from this file.
+import { z } from 'zod';
+import { scalarTypes } from '../core/fields.ts';
+import { checkFieldSpec, checkRetry, checkTls } from './field-rules.ts';
+import { checkConfig, pipelineRules, withDerivedDefaults } from './pipeline-rules.ts';
+import { matching, nonEmptyRecord, unlessIssuesAt } from './rules.ts';
+
+/** Meta keys understood by the reference generator and the secret masking. */
+export interface OptionMeta {
+  description?: string;
+  /** Never printed: masked in errors, logs and `redactConfig`. */
+  secret?: boolean;
+  /** Default computed from other options, shown in the reference instead of a literal. */
+  defaultDoc?: string;
+  /** How to write a value of a union, shown when none of its forms fits. */
+  hint?: string;
+}
+
+const secret = { secret: true } satisfies OptionMeta;
+const positiveInt = () => z.number().int().positive();
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const kafkaTopicName = /^[A-Za-z0-9._-]{1,249}$/;
+
+const fieldName = z
+  .string()
+  .superRefine(
+    matching(
+      identifier,
+      (v) => `invalid field name "${v}"`,
+      'use letters, digits and underscores, starting with a letter or underscore',
+    ),
+  );
+const columnName = z
+  .string()
+  .superRefine(
+    matching(
+      /^[A-Za-z_][A-Za-z0-9_.]*$/,
+      (v) => `invalid column name "${v}"`,
+      'use letters, digits, underscores and dots, starting with a letter or underscore',
+    ),
+  );
+const topicName = z
+  .string()
+  .superRefine(
+    matching(
+      kafkaTopicName,
+      (v) => `invalid Kafka topic name "${v}"`,
+      'use up to 249 letters, digits, dots, underscores and dashes',
+    ),
+  );
+const broker = z.string().superRefine(
+  matching(
+    /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/,
+    (v) => `invalid broker address "${v}"`,
+    'write host:port, e.g. 127.0.0.1:9092, one list item per broker',
+    (v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535,
+  ),
+);
+const httpUrl = z.string().superRefine(
+  matching(
+    /^https?:\/\/[^\s/]+(\/\S*)?$/,
+    (v) => `invalid URL "${v}"`,
+    'write an http:// or https:// URL, e.g. http://127.0.0.1:8123',
+    (v) => URL.canParse(v),
+  ),
+);
+const clickHouseIdentifier = (what: string) =>
+  z
+    .string()
+    .superRefine(
+      matching(
+        identifier,
+        (v) => `invalid ${what} name "${v}"`,
+        'use letters, digits and underscores, starting with a letter or underscore',
+      ),
+    );
+
+export const fieldTypeNameSchema = z
+  .enum(scalarTypes)
+  .describe('A field type: string, integer, number, boolean, datetime, date, uuid or json.');
+
+const timeFormatSchema = z.enum(['auto', 'epoch_ms', 'epoch_s', 'iso']);
+
+// ---------------------------------------------------------------- agent
+
+export const agentSchema = z
+  .strictObject({
+    http: z
+      .strictObject({
+        host: z
+          .string()
+          .min(1)
+          .default('0.0.0.0')
+          .describe(
+            'Address the HTTP server (health, readiness, metrics) listens on. Default "0.0.0.0".',
+          ),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(8090)
+          .describe('Port of the HTTP server; 0 picks a free port. Default 8090.'),
+      })
+      .prefault({})
+      .describe('The HTTP server serving /healthz, /readyz and /metrics.'),
+    log_level: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error'])
+      .default('info')
+      .describe(
+        'Minimum level of the JSON logs: trace, debug, info, warn or error. Default "info".',
+      ),
+    shutdown_timeout_ms: positiveInt()
+      .default(30000)
+      .describe(
+        'On stop, how long to wait for in-flight batches to be inserted and committed before exiting anyway. Default 30000.',
+      ),
+    stall_timeout_ms: positiveInt()
+      .default(60000)
+      .describe(
+        'A pipeline that has pending records but makes no progress for this long is reported not ready. Default 60000.',
+      ),
+  })
+  .prefault({})
+  .describe('Process-wide settings of the agent.');
+
+// ---------------------------------------------------------------- source
+
+const tlsBase = z.strictObject({
+  enabled: z.boolean().default(true).describe('Connect to the brokers over TLS. Default true.'),
+  ca_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PEM file of the CA that signed the brokers\u2019 certificates. Default: the system CAs.',
+    ),
+  cert_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('PEM client certificate for mutual TLS; needs key_file. Default: none.'),
+  key_file: z.string().min(1).optional().describe('PEM private key of cert_file. Default: none.'),
+  reject_unauthorized: z
+    .boolean()
+    .default(true)
+    .describe('Refuse brokers whose certificate does not verify. Default true.'),
+});
+
+export const kafkaSourceSchema = z
+  .strictObject({
+    brokers: z
+      .array(broker)
+      .min(1)
+      .describe('Kafka bootstrap brokers, each as host:port. Required, at least one.'),
+    topics: z.array(topicName).min(1).describe('Topics to consume. Required, at least one.'),
+    group_id: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ defaultDoc: 'weir-<pipeline name>' })
+      .describe(
+        'Kafka consumer group; agents running the same pipeline share it and split the partitions. Default "weir-<pipeline name>".',
+      ),
+    client_id: z
+      .string()
+      .min(1)
+      .default('weir')
+      .describe(
+        'Client id sent to the brokers (visible in broker logs and quotas). Default "weir".',
+      ),
+    start_from: z
+      .enum(['earliest', 'latest'])
+      .default('earliest')
+      .describe(
+        'Where a new consumer group starts when it has no committed offset: earliest or latest. Default "earliest".',
+      ),
+    sasl: z
+      .strictObject({
+        mechanism: z
+          .enum(['plain', 'scram-sha-256', 'scram-sha-512'])
+          .describe('SASL mechanism: plain, scram-sha-256 or scram-sha-512. Required.'),
+        username: z.string().min(1).describe('SASL user name. Required.'),
+        password: z
+          .string()
+          .meta(secret)
+          .describe('SASL password. Required; use ${VAR} to read it from the environment.'),
+      })
+      .optional()
+      .describe('SASL authentication. Default: none.'),
+    tls: tlsBase
+      .superRefine(checkTls)
+      .optional()
+      .describe('TLS towards the brokers. Default: plaintext.'),
+    session_timeout_ms: positiveInt()
+      .default(30000)
+      .describe(
+        'Consumer session timeout: a consumer silent for this long is removed from the group. Default 30000.',
+      ),
+    connection_timeout_ms: positiveInt()
+      .default(5000)
+      .describe('Timeout for opening a connection to a broker. Default 5000.'),
+    max_bytes_per_partition: positiveInt()
+      .default(1048576)
+      .describe('Most bytes fetched from one partition per request. Default 1048576 (1 MiB).'),
+    max_in_flight_records: positiveInt()
+      .default(200000)
+      .describe(
+        'Backpressure: partitions are paused while more records than this are read but not yet acknowledged. Default 200000.',
+      ),
+  })
+  .describe('The Kafka topics a pipeline reads.');
+
+// ---------------------------------------------------------------- schema
+
+const fieldObjectBase = z.strictObject({
+  type: z
+    .enum([...scalarTypes, 'array', 'map'])
+    .describe(
+      'Field type: string, integer, number, boolean, datetime, date, uuid, json, array or map. Required.',
+    ),
+  items: fieldTypeNameSchema
+    .optional()
+    .describe(
+      'Type of the elements of an array field. Required when type is array, otherwise not allowed.',
+    ),
+  values: fieldTypeNameSchema
+    .optional()
+    .describe(
+      'Type of the values of a map field (keys are strings). Required when type is map, otherwise not allowed.',
+    ),
+  path: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Dotted path of the value inside the JSON message value, e.g. "customer.id". Only with from: value. Default: the field\u2019s name.',
+    ),
+  from: z
+    .enum(['value', 'key', 'topic', 'partition', 'offset', 'timestamp', 'header'])
+    .default('value')
+    .describe(
+      'Where the field comes from: value (the JSON message), key, topic, partition (integer), offset (string), timestamp (datetime, the Kafka record time) or header. key, topic and header are strings. Default "value".',
+    ),
+  header: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Name of the Kafka header to read. Required when from is header, otherwise not allowed.',
+    ),
+  nullable: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Allow null or a missing value (it becomes null). Default false: such records are dead-lettered.',
+    ),
+  default: z
+    .unknown()
+    .optional()
+    .describe(
+      'Value used when the field is missing (not when it is null); must fit the field type. Default: none (a missing field is an error unless nullable).',
+    ),
+  format: timeFormatSchema
+    .default('auto')
+    .describe(
+      'How datetime and date inputs are read: auto (numbers are epoch ms, strings ISO 8601), epoch_ms, epoch_s or iso. Only for datetime/date fields. Default "auto".',
+    ),
+});
+const fieldObjectSchema = fieldObjectBase
+  .superRefine(checkFieldSpec)
+  .describe('A field declared in full.');
+
+export const fieldSpecSchema = z
+  .union([fieldTypeNameSchema, fieldObjectSchema])
+  .meta({ hint: 'write a type name (e.g. string) or an object with at least type: <type name>' })
+  .describe(
+    'A field of the parsed record: either a type name (shorthand for { type: <name> }) or an object.',
+  );
+
+export const recordSchemaSchema = z
+  .strictObject({
+    fields: z
+      .record(fieldName, fieldSpecSchema)
+      .superRefine(
+        nonEmptyRecord('declares no fields', 'declare at least one field, e.g. id: string'),
+      )
+      .describe('The fields parsed from each record, by name. Required, at least one.'),
+  })
+  .describe('The shape of the records read from Kafka.');
+
+// ---------------------------------------------------------------- transforms
+
+const convertTargetSchema = z
+  .union([
+    fieldTypeNameSchema,
+    z
+      .strictObject({
+        to: fieldTypeNameSchema.describe('The new type. Required.'),
+        format: timeFormatSchema
+          .optional()
+          .describe(
+            'How a value converted to datetime or date is read: auto, epoch_ms, epoch_s or iso. Default "auto".',
+          ),
+      })
+      .describe('A conversion with options.'),
+  ])
+  .meta({ hint: 'write a type name (e.g. integer) or { to: <type name>, format: <format> }' })
+  .describe('Target of a conversion: a type name or { to, format }.');
+
+const computeSpecSchema = z
+  .union([
+    z.string().min(1).describe('The expression.'),
+    z
+      .strictObject({
+        expr: z.string().min(1).describe('Expression over the fields at this point. Required.'),
+        type: fieldTypeNameSchema
+          .optional()
+          .describe('Type of the result, checked per record. Default: any (checked at the sink).'),
+        nullable: z.boolean().optional().describe('Whether the result may be null. Default false.'),
+      })
+      .describe('A computed field with options.'),
+  ])
+  .meta({ hint: 'write an expression string or { expr: <expression>, type: <type name> }' })
+  .describe('A computed field: an expression, or { expr, type, nullable }.');
+
+export const transformSchema = z
+  .union([
+    z
+      .strictObject({
+        filter: z
+          .string()
+          .min(1)
+          .describe('Keep only records for which this expression is true; the others are dropped.'),
+      })
+      .describe('Keep records matching an expression.'),
+    z
+      .strictObject({
+        rename: z
+          .record(fieldName, fieldName.describe('The new name of the field.'))
+          .describe('Renames fields: old name -> new name. The new name must not exist yet.'),
+      })
+      .describe('Rename fields.'),
+    z
+      .strictObject({
+        convert: z
+          .record(fieldName, convertTargetSchema)
+          .describe('Changes the type of fields: field -> new type.'),
+      })
+      .describe('Convert field types.'),
+    z
+      .strictObject({
+        compute: z
+          .record(fieldName, computeSpecSchema)
+          .describe('Adds (or replaces) fields computed from expressions: field -> expression.'),
+      })
+      .describe('Compute fields.'),
+    z
+      .strictObject({
+        drop: z.array(fieldName).min(1).describe('Removes these fields from the record.'),
+      })
+      .describe('Drop fields.'),
+  ])
+  .meta({
+    hint: 'write each transform as a one-key object: filter, rename, convert, compute or drop',
+  })
+  .describe(
+    'One step applied to each record, in order: filter, rename, convert, compute or drop (one per list item).',
+  );
+
+// ---------------------------------------------------------------- sink
+
+const retryBase = z.strictObject({
+  initial_ms: positiveInt()
+    .default(250)
+    .describe('Delay before the first retry of a failed insert. Default 250.'),
+  max_ms: positiveInt()
+    .default(10000)
+    .describe('Longest delay between retries (exponential backoff with jitter). Default 10000.'),
+});
+
+export const clickHouseSinkSchema = z
+  .strictObject({
+    url: httpUrl
+      .default('http://127.0.0.1:8123')
+      .describe('HTTP(S) endpoint of ClickHouse. Default "http://127.0.0.1:8123".'),
+    username: z.string().min(1).default('default').describe('ClickHouse user. Default "default".'),
+    password: z
+      .string()
+      .default('')
+      .meta(secret)
+      .describe(
+        'ClickHouse password; use ${VAR} to read it from the environment. Default "" (empty).',
+      ),
+    database: clickHouseIdentifier('database')
+      .default('default')
+      .describe('Database of the table. Default "default".'),
+    table: clickHouseIdentifier('table').describe('The table rows are inserted into. Required.'),
+    columns: z
+      .record(columnName, fieldName.describe('The output field that fills this column.'))
+      .optional()
+      .describe(
+        'Which field fills each column: column -> field. Default: every field goes to the column of the same name.',
+      ),
+    create_table: z
+      .strictObject({
+        engine: z
+          .string()
+          .min(1)
+          .default('MergeTree')
+          .describe(
+            'Table engine, e.g. MergeTree or ReplicatedMergeTree(...). Default "MergeTree".',
+          ),
+        order_by: z
+          .array(z.string().min(1))
+          .min(1)
+          .describe('Sorting key: columns of the table (non-nullable). Required, at least one.'),
+        partition_by: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Partition key expression, e.g. toYYYYMM(created_at). Default: no partitioning.',
+          ),
+      })
+      .optional()
+      .describe(
+        'Create the table from the output fields at start if it does not exist. Default: the table must already exist.',
+      ),
+    batch: z
+      .strictObject({
+        max_rows: positiveInt()
+          .default(50000)
+          .describe('A batch is inserted once it holds this many rows. Default 50000.'),
+        max_bytes: positiveInt()
+          .default(16777216)
+          .describe(
+            'A batch is inserted once its rows take this many bytes. Default 16777216 (16 MiB).',
+          ),
+        max_delay_ms: positiveInt()
+          .default(1000)
+          .describe(
+            'A batch is inserted at most this long after its first row arrived. Default 1000.',
+          ),
+      })
+      .prefault({})
+      .describe('When a batch is cut; whichever limit is reached first.'),
+    async_insert: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Use ClickHouse asynchronous inserts (always waiting for the server to confirm). Default false.',
+      ),
+    request_timeout_ms: positiveInt()
+      .default(30000)
+      .describe('Timeout of one request to ClickHouse. Default 30000.'),
+    retry: retryBase
+      .superRefine(checkRetry)
+      .prefault({})
+      .describe(
+        'Backoff of retryable insert failures; retries go on until they succeed or Weir stops.',
+      ),
+    settings: z
+      .record(
+        z.string().min(1),
+        z
+          .union([z.string(), z.number(), z.boolean()])
+          .meta({ hint: 'write a string, a number or true/false' })
+          .describe('The value of the setting.'),
+      )
+      .default({})
+      .describe(
+        'ClickHouse settings sent with every insert, e.g. max_insert_block_size. Default {}.',
+      ),
+  })
+  .describe('The ClickHouse table a pipeline writes to.');
+
+// ---------------------------------------------------------------- pipeline and config
+
+const pipelineObjectSchema = z.strictObject({
+  name: z
+    .string()
+    .superRefine(
+      matching(
+        /^[a-z][a-z0-9_-]{0,62}$/,
+        (v) => `invalid pipeline name "${v}"`,
+        'use 1-63 lowercase letters, digits, "_" and "-", starting with a letter',
+      ),
+    )
+    .describe(
+      'Name of the pipeline, unique in the file; used in metrics, state keys and defaults. Required.',
+    ),
+  source: kafkaSourceSchema,
+  schema: recordSchemaSchema,
+  transforms: z
+    .array(transformSchema)
+    .default([])
+    .describe('Steps applied to each record after parsing, in order. Default [].'),
+  sink: z
+    .strictObject({ clickhouse: clickHouseSinkSchema })
+    .describe('Where records go. Required.'),
+  dead_letter: z
+    .strictObject({
+      topic: topicName
+        .optional()
+        .meta({ defaultDoc: 'weir.<pipeline name>.dlq' })
+        .describe(
+          'Kafka topic receiving records that cannot be delivered, with the reason. Default "weir.<pipeline name>.dlq".',
+        ),
+    })
+    .prefault({})
+    .describe('Where undeliverable records go.'),
+});
+
+/** The rules' view of a pipeline before derived defaults are filled in. */
+export type PipelineDraft = z.output<typeof pipelineObjectSchema>;
+
+export const pipelineSchema = pipelineObjectSchema
+  .check(
+    ...pipelineRules.map(({ inputs, check }) =>
+      z.superRefine(check, { when: unlessIssuesAt(inputs) }),
+    ),
+  )
+  .transform(withDerivedDefaults)
+  .describe('One stream from Kafka topics to a ClickHouse table.');
+
+export const weirConfigSchema = z
+  .strictObject({
+    agent: agentSchema,
+    pipelines: z
+      .array(pipelineSchema)
+      .min(1)
+      .describe('The pipelines this agent runs. Required, at least one; names must be unique.'),
+  })
+  .superRefine(checkConfig, { when: () => true })
+  .describe('A Weir configuration file.');
+
+export type WeirConfig = z.output<typeof weirConfigSchema>;
+/** The config as written in the file, before defaults. */
+export type WeirConfigInput = z.input<typeof weirConfigSchema>;
+export type AgentConfig = WeirConfig['agent'];
+export type PipelineConfig = z.output<typeof pipelineSchema>;
+export type KafkaSourceConfig = PipelineConfig['source'];
+export type FieldTypeName = z.output<typeof fieldTypeNameSchema>;
+export type FieldSpec = z.output<typeof fieldSpecSchema>;
+export type FieldObjectSpec = z.output<typeof fieldObjectBase>;
+export type TransformConfig = z.output<typeof transformSchema>;
+export type ConvertTarget = z.output<typeof convertTargetSchema>;
+export type ComputeSpec = z.output<typeof computeSpecSchema>;
+export type ClickHouseSinkConfig = z.output<typeof clickHouseSinkSchema>;
+export type TlsConfig = z.output<typeof tlsBase>;
+export type RetryConfig = z.output<typeof retryBase>;
+
+export { outputFields, fieldTypeOf } from './output-fields.ts';
