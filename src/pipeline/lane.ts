@@ -166,6 +166,8 @@ export class PartitionLane {
     }
     const dead = rejected.length > 0 ? [...batch.dead, ...rejected] : batch.dead;
     await this.d.deadLetters.write(dead);
+    // State (dedup keys, join buffers) must be durable no later than the offsets that depend on it.
+    for (const stage of this.d.stages) if (stage.checkpoint) await stage.checkpoint();
     if (this.discarded) return;
     metrics.stageEmitted.inc({ pipeline, stage: 'sink' }, inserted);
     metrics.delivered.inc({ pipeline }, inserted);

@@ -11,6 +11,17 @@ export interface Stage {
   /** What the stage does, e.g. `parse`, `filter`, `rename`; a metric label. */
   readonly kind: string;
   process(batch: Envelope[]): StageOutput | Promise<StageOutput>;
+  /**
+   * Stateful stages (dedup, join) return a promise that resolves once the state derived from
+   * every record processed so far is durable. The lane awaits it before committing offsets, so
+   * state is never behind the offsets that depend on it.
+   */
+  checkpoint?(): Promise<void>;
+  /** Called when the lane of a partition is created (assignment) or discarded (revocation). */
+  onAssign?(topic: string, partition: number): Promise<void>;
+  onRevoke?(topic: string, partition: number): void;
+  /** Releases resources at shutdown. Safe to call twice. */
+  close?(): Promise<void>;
 }
 
 /** A stage with the fields its rows carry afterwards, as planned at startup. */
