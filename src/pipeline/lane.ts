@@ -2,10 +2,10 @@
 // cut into batches over contiguous offset ranges. Batches are flushed one at a time, in order:
 // dead letters first, then the insert, then the offset commit — so an offset is committed only
 // when every record at or below it is in ClickHouse, in the dead-letter topic, or dropped.
-import type { DeadLetter, Envelope, SourceRecord } from '../core/record.ts';
+import type { DeadLetter, Envelope, Row, SourceRecord } from '../core/record.ts';
 import type { Clock } from '../core/clock.ts';
 import type { DeadLetterSink } from '../deadletter/writer.ts';
-import type { ClickHouseSink } from '../sink/clickhouse/sink.ts';
+import type { InsertBatch } from '../sink/clickhouse/sink.ts';
 import type { Stage } from '../stages/stage.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
@@ -18,12 +18,19 @@ export interface BatchLimits {
   max_delay_ms: number;
 }
 
+/** What a lane needs from the sink (the ClickHouse sink; a fake in unit tests). */
+export interface LaneSink {
+  serialize(row: Row): string;
+  /** Inserts, retrying as needed; returns the rows the server rejected as dead letters. */
+  insert(batch: InsertBatch): Promise<DeadLetter[]>;
+}
+
 export interface LaneDeps {
   pipeline: string;
   topic: string;
   partition: number;
   stages: readonly Stage[];
-  sink: ClickHouseSink;
+  sink: LaneSink;
   deadLetters: DeadLetterSink;
   commit: (topic: string, partition: number, nextOffset: string) => Promise<void>;
   limits: BatchLimits;

@@ -1,7 +1,7 @@
 // The ClickHouse sink at run time: checks the table once at start, serializes rows to
 // JSONEachRow, and inserts batches with retries (retryable errors) and bisection (a batch the
 // server rejects because of a bad row: the bad rows go to the dead-letter topic, the rest lands).
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import { ConfigError, ConnectionError, RecordError, WeirError } from '../../core/errors.ts';
 import type { FieldInfo } from '../../core/fields.ts';
@@ -82,6 +82,8 @@ export class ClickHouseSink {
       compression: { request: false, response: false },
       max_open_connections: 16,
       keep_alive: { enabled: true },
+      // Errors are classified and logged once by Weir (without row data or credentials).
+      log: { level: ClickHouseLogLevel.OFF },
     });
     const where = `ClickHouse at ${cfg.url}`;
     let server: ServerInfo;

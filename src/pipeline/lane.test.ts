@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { FakeClock } from '../core/clock.ts';
+import { RecordError } from '../core/errors.ts';
+import type { DeadLetter, Row, SourceRecord } from '../core/record.ts';
+import { createParser } from '../stages/parse.ts';
+import { recordStage, type Stage } from '../stages/stage.ts';
+import { sourceRecord } from '../stages/testkit.ts';
+import { createLogger } from '../telemetry/logger.ts';
+import { createMetrics } from '../telemetry/metrics.ts';
+import type { InsertBatch } from '../sink/clickhouse/sink.ts';
+import { PartitionLane, type LaneDeps, type LaneSink } from './lane.ts';
+
+const rec = (offset: number, value: unknown): SourceRecord =>
+  sourceRecord(value, { topic: 't', partition: 0, offset: String(offset) });
+
+/** A sink that records what it was asked to insert and can be made to hold or reject rows. */
+class FakeSink implements LaneSink {
+  batches: string[][] = [];
+  hold: Promise<void> | undefined;
+  rejectIf: (line: string) => boolean = () => false;
+  serialize(row: Row): string {
+    if (row.id === 'unencodable') throw new RecordError('out_of_range', 'id cannot be encoded');
+    return `${JSON.stringify(row)}\n`;
+  }
+  async insert(batch: InsertBatch): Promise<DeadLetter[]> {
+    if (this.hold) await this.hold;
+    const dead: DeadLetter[] = [];
+    const ok: string[] = [];
+    batch.lines.forEach((l, i) => {
+      if (this.rejectIf(l))
+        dead.push({
+          source: batch.sources[i]!,
+          stage: 'sink',
+          reason: 'rejected_by_clickhouse',
+          detail: 'no',
+        });
+      else ok.push(l);
+    });
+    this.batches.push(ok);
+    return dead;
+  }
+}
+
+function setup(over: Partial<LaneDeps> = {}) {
+  const sink = new FakeSink();
+  const letters: DeadLetter[] = [];
+  const commits: string[] = [];
+  const events: string[] = [];
+  const metrics = createMetrics(new Registry(), { defaults: false });
+  let settled = 0;
+  const stages: Stage[] = [
+    createParser({ id: 'string' }),
+    recordStage('transform[0].filter', 'filter', (env) =>
+      env.row.id === 'skip' ? { drop: 'filtered' } : env,
+    ),
+  ];
+  const deps: LaneDeps = {
+    pipeline: 'p',
+    topic: 't',
+    partition: 0,
+    stages,
+    sink,
+    deadLetters: {
+      write: (l) => {
+        letters.push(...l);
+        events.push(`dlq:${l.length}`);
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    },
+    commit: (_t, _p, offset) => {
+      commits.push(offset);
+      events.push(`commit:${offset}`);
+      return Promise.resolve();
+    },
+    limits: { max_rows: 3, max_bytes: 1_000_000, max_delay_ms: 10_000 },
+    metrics,
+    logger: createLogger({ level: 'silent' }),
+    clock: new FakeClock(1000),
+    onAccepted: () => undefined,
+    onSettled: (n) => (settled += n),
+    onFatal: (err) => {
+      throw err;
+    },
+    ...over,
+  };
+  return {
+    lane: new PartitionLane(deps),
+    sink,
+    letters,
+    commits,
+    events,
+    metrics,
+    settled: () => settled,
+  };
+}
+
+describe('PartitionLane', () => {
+  it('cuts batches by rows and commits the offset after the last record of each', async () => {
+    const t = setup();
+    await t.lane.accept([
+      rec(0, { id: 'a' }),
+      rec(1, { id: 'b' }),
+      rec(2, { id: 'c' }),
+      rec(3, { id: 'd' }),
+    ]);
+    await t.lane.drain();
+    assert.deepEqual(
+      t.sink.batches.map((b) => b.length),
+      [4],
+    );
+    assert.deepEqual(t.commits, ['4']);
+    assert.equal(t.settled(), 4);
+  });
+
+  it('counts filtered and dead-lettered records as handled, and writes dead letters before committing', async () => {
+    const t = setup();
+    await t.lane.accept([
+      rec(10, { id: 'a' }),
+      rec(11, 'not json'),
+      rec(12, { id: 'skip' }),
+      rec(13, { id: 'unencodable' }),
+    ]);
+    await t.lane.drain();
+    assert.deepEqual(t.sink.batches, [[`{"id":"a"}\n`]]);
+    assert.deepEqual(
+      t.letters.map((l) => [l.source.offset, l.stage, l.reason]),
+      [
+        ['11', 'parse', 'invalid_json'],
+        ['13', 'sink', 'out_of_range'],
+      ],
+    );
+    assert.deepEqual(t.events, ['dlq:2', 'commit:14']);
+  });
+
+  it('dead-letters rows the sink rejects and still commits past them', async () => {
+    const t = setup();
+    t.sink.rejectIf = (l) => l.includes('"b"');
+    await t.lane.accept([rec(0, { id: 'a' }), rec(1, { id: 'b' })]);
+    await t.lane.drain();
+    assert.deepEqual(
+      t.letters.map((l) => l.source.offset),
+      ['1'],
+    );
+    assert.deepEqual(t.commits, ['2']);
+  });
+
+  it('never commits an offset whose batch has not been inserted, and keeps batch order', async () => {
+    const t = setup({ limits: { max_rows: 2, max_bytes: 1_000_000, max_delay_ms: 10_000 } });
+    let release!: () => void;
+    t.sink.hold = new Promise((r) => (release = r));
+    await t.lane.accept([rec(0, { id: 'a' }), rec(1, { id: 'b' })]); // sealed by rows, held
+    await t.lane.accept([rec(2, { id: 'c' }), rec(3, { id: 'd' })]); // sealed, queued behind
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(t.commits, []);
+    assert.equal(t.lane.inFlight, 4);
+    release();
+    t.sink.hold = undefined;
+    await t.lane.drain();
+    assert.deepEqual(t.commits, ['2', '4']);
+    assert.equal(t.lane.inFlight, 0);
+  });
+
+  it('skips records redelivered after a rebalance that kept the partition', async () => {
+    const t = setup();
+    await t.lane.accept([rec(0, { id: 'a' }), rec(1, { id: 'b' })]);
+    await t.lane.accept([rec(0, { id: 'a' }), rec(1, { id: 'b' }), rec(2, { id: 'c' })]);
+    await t.lane.drain();
+    assert.deepEqual(t.sink.batches.flat(), ['{"id":"a"}\n', '{"id":"b"}\n', '{"id":"c"}\n']);
+    assert.deepEqual(t.commits, ['3']);
+  });
+
+  it("awaits stateful stages' checkpoint before committing", async () => {
+    const events: string[] = [];
+    const stateful: Stage = {
+      name: 'dedup',
+      kind: 'dedup',
+      process: (batch) => ({ out: batch, dropped: [], dead: [] }),
+      checkpoint: async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        events.push('checkpoint');
+      },
+    };
+    const t = setup({
+      stages: [createParser({ id: 'string' }), stateful],
+      commit: (_t, _p, o) => {
+        events.push(`commit:${o}`);
+        return Promise.resolve();
+      },
+    });
+    await t.lane.accept([rec(0, { id: 'a' })]);
+    await t.lane.drain();
+    assert.deepEqual(events, ['checkpoint', 'commit:1']);
+  });
+
+  it('abandons unflushed work when the partition is revoked', async () => {
+    const t = setup({ limits: { max_rows: 100, max_bytes: 1_000_000, max_delay_ms: 10_000 } });
+    await t.lane.accept([rec(0, { id: 'a' })]);
+    t.lane.discard();
+    await t.lane.drain();
+    assert.deepEqual(t.sink.batches, []);
+    assert.deepEqual(t.commits, []);
+    assert.equal(t.settled(), 1);
+  });
+
+  it('emits balanced stage counters', async () => {
+    const t = setup();
+    await t.lane.accept([
+      rec(0, { id: 'a' }),
+      rec(1, '{'),
+      rec(2, { id: 'skip' }),
+      rec(3, { id: 'unencodable' }),
+    ]);
+    await t.lane.drain();
+    const metrics = await t.metrics.registry.getMetricsAsJSON();
+    const sum = (name: string, stage: string) =>
+      metrics
+        .find((m) => m.name === name)!
+        .values.filter((v) => v.labels.stage === stage)
+        .reduce((s, v) => s + v.value, 0);
+    for (const stage of ['parse', 'transform[0].filter', 'sink']) {
+      const received = sum('weir_stage_records_received_total', stage);
+      const emitted = sum('weir_stage_records_emitted_total', stage);
+      const dropped = sum('weir_stage_records_dropped_total', stage);
+      assert.equal(
+        received,
+        emitted + dropped,
+        `stage ${stage}: ${received} != ${emitted} + ${dropped}`,
+      );
+    }
+    assert.equal(sum('weir_stage_records_received_total', 'parse'), 4);
+    assert.equal(sum('weir_stage_records_emitted_total', 'sink'), 1);
+  });
+});
