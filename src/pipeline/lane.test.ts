@@ -10,6 +10,8 @@ import { sourceRecord } from '../stages/testkit.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
 import type { InsertBatch } from '../sink/clickhouse/sink.ts';
+import { PartitionLedger } from '../state/ledger.ts';
+import { MemoryStore } from '../state/memory-store.ts';
 import { PartitionLane, type LaneDeps, type LaneSink } from './lane.ts';
 
 const rec = (offset: number, value: unknown): SourceRecord =>
@@ -18,14 +20,16 @@ const rec = (offset: number, value: unknown): SourceRecord =>
 /** A sink that records what it was asked to insert and can be made to hold or reject rows. */
 class FakeSink implements LaneSink {
   batches: string[][] = [];
+  tokens: (string | undefined)[] = [];
   hold: Promise<void> | undefined;
   rejectIf: (line: string) => boolean = () => false;
   serialize(row: Row): string {
     if (row.id === 'unencodable') throw new RecordError('out_of_range', 'id cannot be encoded');
     return `${JSON.stringify(row)}\n`;
   }
-  async insert(batch: InsertBatch): Promise<DeadLetter[]> {
+  async insert(batch: InsertBatch, token?: string): Promise<DeadLetter[]> {
     if (this.hold) await this.hold;
+    this.tokens.push(token);
     const dead: DeadLetter[] = [];
     const ok: string[] = [];
     batch.lines.forEach((l, i) => {
@@ -232,5 +236,48 @@ describe('PartitionLane', () => {
     }
     assert.equal(sum('weir_stage_records_received_total', 'parse'), 4);
     assert.equal(sum('weir_stage_records_emitted_total', 'sink'), 1);
+  });
+
+  describe('with the batch ledger', () => {
+    const withLedger = async (store: MemoryStore, over: Partial<LaneDeps> = {}) => {
+      const ledger = new PartitionLedger(store, 'k');
+      await ledger.load();
+      return setup({ ledger, tokenFor: (a, b) => `tok:${a}-${b}`, ...over });
+    };
+
+    it('records each batch before writing it and moves the high-water mark after', async () => {
+      const store = new MemoryStore();
+      const t = await withLedger(store);
+      await t.lane.accept([rec(0, { id: 'a' }), rec(1, { id: 'b' })]);
+      await t.lane.drain();
+      assert.deepEqual(t.sink.tokens, ['tok:0-1']);
+      const after = new PartitionLedger(store, 'k');
+      assert.deepEqual(await after.load(), { hw: '1', pending: null });
+    });
+
+    it('after a crash, re-cuts the pending batch exactly and skips what is below the mark', async () => {
+      const store = new MemoryStore();
+      const before = new PartitionLedger(store, 'k');
+      await before.load();
+      await before.complete('4'); // offsets 0..4 landed earlier
+      await before.begin('5', '7', 'tok:5-7'); // 5..7 was in flight at the crash
+      await before.markDeadLettersWritten();
+      const t = await withLedger(store, {
+        limits: { max_rows: 100, max_bytes: 1_000_000, max_delay_ms: 10_000 },
+      });
+      // Kafka replays from the last committed offset (say 3), in one fetch past the old cut.
+      await t.lane.accept(
+        [3, 4, 5, 6, 7, 8, 9].map((o) => rec(o, o === 6 ? 'bad json' : { id: `r${o}` })),
+      );
+      await t.lane.drain();
+      assert.deepEqual(t.sink.tokens, ['tok:5-7', 'tok:8-9']);
+      assert.deepEqual(t.sink.batches, [
+        ['{"id":"r5"}\n', '{"id":"r7"}\n'],
+        ['{"id":"r8"}\n', '{"id":"r9"}\n'],
+      ]);
+      // The replayed batch's dead letter (offset 6) was acknowledged before the crash.
+      assert.deepEqual(t.letters, []);
+      assert.deepEqual(t.commits, ['8', '10']);
+    });
   });
 });

@@ -10,6 +10,7 @@ import type { Stage } from '../stages/stage.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { RecordError, describeError } from '../core/errors.ts';
+import type { PartitionLedger } from '../state/ledger.ts';
 import { countReasons, runChain } from './stages.ts';
 
 export interface BatchLimits {
@@ -22,7 +23,7 @@ export interface BatchLimits {
 export interface LaneSink {
   serialize(row: Row): string;
   /** Inserts, retrying as needed; returns the rows the server rejected as dead letters. */
-  insert(batch: InsertBatch): Promise<DeadLetter[]>;
+  insert(batch: InsertBatch, token?: string): Promise<DeadLetter[]>;
 }
 
 export interface LaneDeps {
@@ -37,6 +38,14 @@ export interface LaneDeps {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
+  /**
+   * The partition's batch ledger (loaded), when exactly-once is on: batches are recorded as
+   * pending before anything is written, replays re-cut the pending range exactly, and records at
+   * or below the high-water mark are skipped.
+   */
+  ledger?: PartitionLedger;
+  /** The insert deduplication token of a batch (with the ledger). */
+  tokenFor?: (from: string, to: string) => string;
   /** Called when records enter the lane. */
   onAccepted: (records: number) => void;
   /** Called whenever records leave the lane (acknowledged or discarded). */
@@ -51,6 +60,7 @@ interface Batch {
   dead: DeadLetter[];
   bytes: number;
   records: number;
+  firstOffset: string;
   lastOffset: string;
   openedAt: number;
 }
@@ -61,6 +71,7 @@ const newBatch = (now: number): Batch => ({
   dead: [],
   bytes: 0,
   records: 0,
+  firstOffset: '',
   lastOffset: '',
   openedAt: now,
 });
@@ -77,7 +88,17 @@ export class PartitionLane {
   inFlight = 0;
   paused = false;
 
-  constructor(private readonly d: LaneDeps) {}
+  /** The last offset of a pending batch from before a restart, still to be re-cut exactly. */
+  private replayTo: bigint | undefined;
+
+  constructor(private readonly d: LaneDeps) {
+    const entry = d.ledger?.current;
+    if (entry) {
+      // Everything up to the high-water mark is in ClickHouse already.
+      this.lastAccepted = BigInt(entry.hw);
+      if (entry.pending) this.replayTo = BigInt(entry.pending.to);
+    }
+  }
 
   get key(): string {
     return `${this.d.topic}/${this.d.partition}`;
@@ -90,6 +111,25 @@ export class PartitionLane {
     // records already in the lane are on their way and must not be taken twice.
     const fresh = records.filter((r) => BigInt(r.offset) > this.lastAccepted);
     if (fresh.length === 0) return;
+    if (this.replayTo !== undefined) {
+      // Cut the batch that was pending at the crash over exactly the same range, so it carries
+      // the same rows and the same insert token and the server drops it if it already landed.
+      const to = this.replayTo;
+      const head = fresh.filter((r) => BigInt(r.offset) <= to);
+      const tail = fresh.filter((r) => BigInt(r.offset) > to);
+      if (head.length > 0) await this.take(head, false);
+      if (BigInt(this.lastAccepted) >= to) {
+        this.replayTo = undefined;
+        this.seal();
+      }
+      if (tail.length > 0) await this.take(tail, true);
+      return;
+    }
+    await this.take(fresh, true);
+  }
+
+  private async take(fresh: SourceRecord[], mayCut: boolean): Promise<void> {
+    if (this.discarded) return;
     this.lastAccepted = BigInt(fresh[fresh.length - 1]!.offset);
     this.inFlight += fresh.length;
     this.d.onAccepted(fresh.length);
@@ -124,8 +164,10 @@ export class PartitionLane {
     }
     const sinkLabels = { pipeline, stage: 'sink' };
     metrics.stageReceived.inc(sinkLabels, res.out.length);
+    if (batch.records === 0) batch.firstOffset = fresh[0]!.offset;
     batch.records += fresh.length;
     batch.lastOffset = fresh[fresh.length - 1]!.offset;
+    if (!mayCut) return; // the replayed range is sealed by accept() at its exact end
     const { max_rows, max_bytes, max_delay_ms } = this.d.limits;
     if (batch.lines.length >= max_rows || batch.bytes >= max_bytes) this.seal();
     else this.timer ??= setTimeout(() => this.seal(), max_delay_ms);
@@ -157,12 +199,24 @@ export class PartitionLane {
   }
 
   private async flush(batch: Batch): Promise<void> {
-    const { pipeline, metrics, sink, logger } = this.d;
-    const rejected = await sink.insert({
-      lines: batch.lines,
-      sources: batch.sources,
-      bytes: batch.bytes,
-    });
+    const { pipeline, metrics, sink, logger, ledger } = this.d;
+    let token: string | undefined;
+    if (ledger) {
+      token = this.d.tokenFor?.(batch.firstOffset, batch.lastOffset);
+      await ledger.begin(batch.firstOffset, batch.lastOffset, token ?? '');
+    }
+    // Dead letters of a replayed batch were already acknowledged before the crash: not again.
+    if (!ledger?.current.pending?.deadLettersWritten) {
+      await this.d.deadLetters.write(batch.dead);
+      if (ledger && batch.dead.length > 0) await ledger.markDeadLettersWritten();
+    }
+    // State (dedup keys, join buffers) is durable before the rows land and before the offsets
+    // are committed; a replay of the same records is recognised by their origin.
+    for (const stage of this.d.stages) if (stage.checkpoint) await stage.checkpoint();
+    const rejected = await sink.insert(
+      { lines: batch.lines, sources: batch.sources, bytes: batch.bytes },
+      token,
+    );
     const inserted = batch.lines.length - rejected.length;
     if (rejected.length > 0) {
       countReasons(metrics, pipeline, 'sink', [], rejected);
@@ -171,10 +225,8 @@ export class PartitionLane {
         'ClickHouse rejected rows; dead-lettering them',
       );
     }
-    const dead = rejected.length > 0 ? [...batch.dead, ...rejected] : batch.dead;
-    await this.d.deadLetters.write(dead);
-    // State (dedup keys, join buffers) must be durable no later than the offsets that depend on it.
-    for (const stage of this.d.stages) if (stage.checkpoint) await stage.checkpoint();
+    if (rejected.length > 0) await this.d.deadLetters.write(rejected);
+    if (ledger && !this.discarded) await ledger.complete(batch.lastOffset);
     if (this.discarded) return;
     metrics.stageEmitted.inc({ pipeline, stage: 'sink' }, inserted);
     metrics.delivered.inc({ pipeline }, inserted);

@@ -2,12 +2,14 @@
 // JSONEachRow, and inserts batches with retries (retryable errors) and bisection (a batch the
 // server rejects because of a bad row: the bad rows go to the dead-letter topic, the rest lands).
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { trace } from '@opentelemetry/api';
 import { Readable } from 'node:stream';
 import { ConfigError, ConnectionError, RecordError, WeirError } from '../../core/errors.ts';
 import type { FieldInfo } from '../../core/fields.ts';
 import type { DeadLetter, Row, SourceRecord } from '../../core/record.ts';
 import { backoffDelay } from '../../core/retry.ts';
-import type { Logger } from '../../telemetry/logger.ts';
+import { LogLimiter } from '../../telemetry/log-limit.ts';
+import { logLimited, type Logger } from '../../telemetry/logger.ts';
 import type { Metrics } from '../../telemetry/metrics.ts';
 import { createTableSql } from './ddl.ts';
 import { describeTable, serverInfo, type ServerInfo } from './describe.ts';
@@ -52,6 +54,7 @@ export class ClickHouseSink {
   private readonly abort = new AbortController();
   /** Whether the last insert attempt failed with a retryable error (for readiness). */
   failing = false;
+  private readonly logLimiter = new LogLimiter();
 
   private constructor(
     private readonly cfg: ClickHouseSinkConfig,
@@ -155,11 +158,16 @@ export class ClickHouseSink {
     return { ...s, ...this.cfg.settings };
   }
 
-  private async insertOnce(body: string): Promise<void> {
+  private async insertOnce(body: string, token: string | undefined): Promise<void> {
+    const settings = this.settings();
+    // Where the server has it, the token makes a replayed batch a no-op; older Replicated tables
+    // drop a repeated block by its content hash, which a deterministic replay reproduces.
+    if (token !== undefined && this.server.supportsInsertDeduplicationToken)
+      settings.insert_deduplication_token = token;
     const result = await this.client.exec({
       query: `INSERT INTO ${quoteId(this.cfg.database)}.${quoteId(this.cfg.table)} FORMAT JSONEachRow`,
       values: Readable.from([Buffer.from(body)]),
-      clickhouse_settings: this.settings(),
+      clickhouse_settings: settings,
       abort_signal: this.abort.signal,
     });
     // Drain the (empty) response so the socket returns to the pool.
@@ -171,12 +179,20 @@ export class ClickHouseSink {
    * Rows the server rejects are bisected out and returned as dead letters; the rest is inserted.
    * Fatal errors (auth, missing table) are thrown.
    */
-  async insert(batch: InsertBatch): Promise<DeadLetter[]> {
+  async insert(batch: InsertBatch, token?: string): Promise<DeadLetter[]> {
     if (batch.lines.length === 0) return [];
-    return this.insertRange(batch, 0, batch.lines.length);
+    return this.insertRange(batch, 0, batch.lines.length, token);
   }
 
-  private async insertRange(batch: InsertBatch, from: number, to: number): Promise<DeadLetter[]> {
+  private async insertRange(
+    batch: InsertBatch,
+    from: number,
+    to: number,
+    token: string | undefined,
+  ): Promise<DeadLetter[]> {
+    const whole = from === 0 && to === batch.lines.length;
+    // A bisected part gets its own token, the same on every replay (the bisection is too).
+    const partToken = token === undefined || whole ? token : `${token}#${from}-${to}`;
     const { pipeline, metrics, logger } = this.deps;
     const labels = { pipeline, table: this.table };
     const lines =
@@ -187,7 +203,7 @@ export class ClickHouseSink {
         throw new SinkStoppedError('the sink was stopped before the batch was inserted');
       const t0 = performance.now();
       try {
-        await this.insertOnce(body);
+        await this.insertOnce(body, partToken);
         const seconds = (performance.now() - t0) / 1000;
         metrics.insertDuration.observe(labels, seconds);
         metrics.batchesInserted.inc(labels);
@@ -203,23 +219,36 @@ export class ClickHouseSink {
           throw new SinkStoppedError('the sink was stopped during an insert', { cause: err });
         const c = classifyClickHouseError(err);
         metrics.insertErrors.inc({ ...labels, class: c.kind });
+        // Rows ClickHouse rejects are counted per record by the lane; these are batch failures.
+        if (c.kind !== 'record')
+          metrics.stageErrors.inc({ pipeline, stage: 'sink', class: c.kind });
+        trace.getActiveSpan()?.addEvent('insert attempt failed', {
+          'weir.attempt': attempt + 1,
+          'weir.error.class': c.kind,
+          'exception.message': c.message,
+        });
         if (c.kind === 'retryable') {
           const delay = backoffDelay(Math.min(attempt, 16), {
             initialMs: this.cfg.retry.initial_ms,
             maxMs: this.cfg.retry.max_ms,
           });
           metrics.insertRetries.inc({ ...labels, class: c.kind });
-          if (!this.failing || attempt % 10 === 0)
-            logger.warn(
-              {
-                table: this.table,
-                attempt: attempt + 1,
-                retry_in_ms: delay,
-                code: c.code,
-                err: c.message,
-              },
-              'ClickHouse insert failed; retrying',
-            );
+          // The first failure is a state change and always logged; repeats are rate-limited.
+          if (!this.failing) this.logLimiter.reset('retry');
+          logLimited(
+            logger,
+            this.logLimiter,
+            'warn',
+            'retry',
+            {
+              table: this.table,
+              attempt: attempt + 1,
+              retry_in_ms: delay,
+              code: c.code,
+              err: c.message,
+            },
+            'ClickHouse insert failed; retrying',
+          );
           this.failing = true;
           await sleep(delay, this.abort.signal);
           continue;
@@ -237,8 +266,8 @@ export class ClickHouseSink {
             ];
           }
           const mid = from + Math.floor((to - from) / 2);
-          const left = await this.insertRange(batch, from, mid);
-          const right = await this.insertRange(batch, mid, to);
+          const left = await this.insertRange(batch, from, mid, token);
+          const right = await this.insertRange(batch, mid, to, token);
           return [...left, ...right];
         }
         throw new WeirError(`ClickHouse insert into ${this.table} failed: ${c.message}`, {
@@ -257,6 +286,12 @@ export class ClickHouseSink {
     this.stopped = true;
     this.abort.abort();
     await this.client.close();
+  }
+
+  /** One round trip to the server (for readiness); throws why it failed. */
+  async probe(signal: AbortSignal): Promise<void> {
+    const r = await this.client.ping({ select: false, abort_signal: signal });
+    if (!r.success) throw r.error;
   }
 
   async ping(): Promise<boolean> {

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LedgerConflictError, PartitionLedger, ledgerKey } from './ledger.ts';
+import { MemoryStore } from './memory-store.ts';
+
+describe('PartitionLedger', () => {
+  it('records pending, dead letters and completion, and survives a reload', async () => {
+    const store = new MemoryStore();
+    const a = new PartitionLedger(store, 'k');
+    assert.deepEqual(await a.load(), { hw: '-1', pending: null });
+    await a.begin('0', '99', 't1');
+    await a.markDeadLettersWritten();
+    const b = new PartitionLedger(store, 'k');
+    assert.deepEqual(await b.load(), {
+      hw: '-1',
+      pending: { from: '0', to: '99', token: 't1', deadLettersWritten: true },
+    });
+    await b.complete('99');
+    assert.deepEqual(await new PartitionLedger(store, 'k').load(), { hw: '99', pending: null });
+  });
+
+  it('accepts the replay of the pending batch and refuses a different range', async () => {
+    const l = new PartitionLedger(new MemoryStore(), 'k');
+    await l.load();
+    await l.begin('0', '9', 't');
+    await l.begin('0', '9', 't');
+    await assert.rejects(l.begin('0', '12', 't'), /does not match the pending 0-9/);
+  });
+
+  it('fences a stale writer with compare-and-set', async () => {
+    const store = new MemoryStore();
+    const old = new PartitionLedger(store, 'k');
+    await old.load();
+    await old.begin('0', '9', 't');
+    const owner = new PartitionLedger(store, 'k');
+    await owner.load();
+    await owner.complete('9');
+    await assert.rejects(old.complete('9'), LedgerConflictError);
+  });
+
+  it('builds keys NATS accepts from any topic name', () => {
+    assert.equal(ledgerKey('p', 'db.t', 'orders.v1', 3), 'p.db=2et.orders=2ev1.3');
+    assert.match(ledgerKey('p', 't', 'a b/c', 0), /^[A-Za-z0-9_=.-]+$/);
+  });
+});

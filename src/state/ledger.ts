@@ -1,0 +1,128 @@
+// The batch ledger: per topic-partition, the last offset durably inserted (high-water mark) and
+// the batch in flight, kept in NATS KV and updated with compare-and-set. It makes replays exact:
+// after a crash the pending batch is cut again over the same offset range (so it carries the same
+// rows and the same insert token), and anything at or below the high-water mark is skipped.
+import { WeirError } from '../core/errors.ts';
+
+/** The narrow key-value contract the ledger needs (NATS KV in production, a map in unit tests). */
+export interface RevisionedStore {
+  get(key: string): Promise<{ value: Uint8Array; revision: number } | null>;
+  /** Creates the key; rejects if it exists. */
+  create(key: string, value: Uint8Array): Promise<number>;
+  /** Replaces the value if the key is still at `revision`; rejects otherwise. */
+  update(key: string, value: Uint8Array, revision: number): Promise<number>;
+}
+
+export interface PendingBatch {
+  /** First and last source offset of the batch (inclusive), decimal strings. */
+  from: string;
+  to: string;
+  token: string;
+  /** The batch's dead letters were acknowledged by Kafka: do not send them again on replay. */
+  deadLettersWritten: boolean;
+}
+
+export interface LedgerEntry {
+  /** Last offset whose batch is durably in ClickHouse; '-1' when none. */
+  hw: string;
+  pending: PendingBatch | null;
+}
+
+export class LedgerConflictError extends WeirError {
+  override name = 'LedgerConflictError';
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Keys may hold letters, digits and - _ = . / ; anything else in a topic name is hex-escaped. */
+export function ledgerKey(
+  pipeline: string,
+  table: string,
+  topic: string,
+  partition: number,
+): string {
+  const safe = (s: string) =>
+    s.replace(/[^A-Za-z0-9_-]/g, (c) => `=${c.charCodeAt(0).toString(16)}`);
+  return `${safe(pipeline)}.${safe(table)}.${safe(topic)}.${partition}`;
+}
+
+/** A deterministic insert token for one batch of one partition into one table. */
+export function insertToken(
+  pipeline: string,
+  table: string,
+  topic: string,
+  partition: number,
+  from: string,
+  to: string,
+): string {
+  return `weir:${pipeline}:${table}:${topic}:${partition}:${from}-${to}`;
+}
+
+export class PartitionLedger {
+  private revision: number | undefined;
+  private entry: LedgerEntry = { hw: '-1', pending: null };
+
+  constructor(
+    private readonly store: RevisionedStore,
+    readonly key: string,
+  ) {}
+
+  get current(): Readonly<LedgerEntry> {
+    return this.entry;
+  }
+
+  async load(): Promise<LedgerEntry> {
+    const got = await this.store.get(this.key);
+    if (got) {
+      this.entry = JSON.parse(dec.decode(got.value)) as LedgerEntry;
+      this.revision = got.revision;
+    } else {
+      this.entry = { hw: '-1', pending: null };
+      this.revision = undefined;
+    }
+    return this.entry;
+  }
+
+  private async write(next: LedgerEntry): Promise<void> {
+    const bytes = enc.encode(JSON.stringify(next));
+    try {
+      this.revision =
+        this.revision === undefined
+          ? await this.store.create(this.key, bytes)
+          : await this.store.update(this.key, bytes, this.revision);
+    } catch (err) {
+      // Someone else wrote the ledger since we read it: another agent owns this partition now.
+      throw new LedgerConflictError(
+        `the batch ledger ${this.key} was changed by another writer; this agent no longer owns the partition`,
+        { cause: err, retriable: false, hint: 'this resolves itself after the rebalance' },
+      );
+    }
+    this.entry = next;
+  }
+
+  /** Records the batch as pending before anything of it is written anywhere. */
+  async begin(from: string, to: string, token: string): Promise<void> {
+    const p = this.entry.pending;
+    if (p && p.from === from && p.to === to) return; // replay of the pending batch
+    if (p)
+      throw new WeirError(
+        `ledger ${this.key}: batch ${from}-${to} does not match the pending ${p.from}-${p.to}`,
+      );
+    await this.write({
+      hw: this.entry.hw,
+      pending: { from, to, token, deadLettersWritten: false },
+    });
+  }
+
+  async markDeadLettersWritten(): Promise<void> {
+    const p = this.entry.pending;
+    if (!p || p.deadLettersWritten) return;
+    await this.write({ hw: this.entry.hw, pending: { ...p, deadLettersWritten: true } });
+  }
+
+  /** The batch is durably inserted: move the high-water mark, clear the pending batch. */
+  async complete(to: string): Promise<void> {
+    await this.write({ hw: to, pending: null });
+  }
+}
