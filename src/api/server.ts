@@ -1,25 +1,38 @@
-// The agent's HTTP API: /metrics for Prometheus, /healthz (alive), /readyz (able to do its job).
+// The agent's HTTP API: /metrics for Prometheus, /healthz (the process is alive and answering),
+// /readyz (every registered readiness check passes), each with a small JSON body saying why.
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
-
-export interface Readiness {
-  ready: boolean;
-  pipelines: Record<string, { ready: boolean; reason?: string }>;
-}
+import type { ReadinessReport } from '../telemetry/health.ts';
 
 export interface ApiDeps {
   registry: Registry;
-  readiness: () => Readiness;
+  readiness: () => ReadinessReport;
+  /** Epoch ms the process started, for /healthz. */
+  startedAt?: number;
 }
 
 export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  const startedAt = deps.startedAt ?? Date.now();
+  app.get('/healthz', (c) =>
+    c.json({
+      status: 'alive',
+      reason: 'the process is running and its event loop answers',
+      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+    }),
+  );
   app.get('/readyz', (c) => {
     const r = deps.readiness();
+    const failing = Object.entries(r.checks)
+      .filter(([, v]) => !v.ok)
+      .map(([k, v]) => `${k}: ${v.reason ?? 'failing'}`);
     return c.json(
-      { status: r.ready ? 'ready' : 'not ready', pipelines: r.pipelines },
+      {
+        status: r.ready ? 'ready' : 'not ready',
+        reason: r.ready ? 'every check passes' : failing.join('; '),
+        checks: r.checks,
+      },
       r.ready ? 200 : 503,
     );
   });

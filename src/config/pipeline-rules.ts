@@ -16,7 +16,68 @@ export const pipelineRules = [
     check: checkSinkFields,
   },
   { inputs: ['name', 'source.topics', 'dead_letter'], check: checkDeadLetter },
+  { inputs: ['schema', 'transforms', 'event_time_field'], check: checkEventTimeField },
+  { inputs: ['schema', 'transforms', 'source.topics', 'dedup'], check: checkDedup },
 ] as const;
+
+function checkDedup(p: PipelineDraft, ctx: Ctx): void {
+  const dedup = p.dedup;
+  if (!dedup) return;
+  const fields = outputFields(p);
+  const hint = (name: string) => knownFieldsHint(name, fields);
+  if (typeof dedup.key === 'string' || Array.isArray(dedup.key)) {
+    const names: string[] = typeof dedup.key === 'string' ? [dedup.key] : dedup.key;
+    names.forEach((name, i) => {
+      if (!fields.some((f) => f.name === name))
+        addProblem(
+          ctx,
+          typeof dedup.key === 'string' ? ['dedup', 'key'] : ['dedup', 'key', i],
+          `dedup key field "${name}" is not a field after the transforms`,
+          { fix: hint(name) },
+        );
+    });
+  }
+  if (typeof dedup.time === 'object') {
+    const name = dedup.time.field;
+    const field = fields.find((f) => f.name === name);
+    if (!field)
+      addProblem(ctx, ['dedup', 'time', 'field'], `dedup time field "${name}" is unknown`, {
+        fix: hint(name),
+      });
+    else if (field.type.kind !== 'datetime')
+      addProblem(
+        ctx,
+        ['dedup', 'time', 'field'],
+        `dedup time field "${name}" is a ${field.type.kind} field, not a datetime`,
+        { fix: 'name a datetime field, or convert the field to datetime in a transform' },
+      );
+  }
+  if (dedup.duplicates_topic !== undefined && p.source.topics.includes(dedup.duplicates_topic))
+    addProblem(
+      ctx,
+      ['dedup', 'duplicates_topic'],
+      `duplicates topic "${dedup.duplicates_topic}" is also a source topic`,
+      { fix: 'use a topic the pipeline does not read' },
+    );
+}
+
+function checkEventTimeField(p: PipelineDraft, ctx: Ctx): void {
+  const name = p.event_time_field;
+  if (name === undefined) return;
+  const fields = outputFields(p);
+  const field = fields.find((f) => f.name === name);
+  if (!field)
+    addProblem(ctx, ['event_time_field'], `event_time_field "${name}" is not an output field`, {
+      fix: knownFieldsHint(name, fields).replace('fields at this point', 'output fields'),
+    });
+  else if (field.type.kind !== 'datetime')
+    addProblem(
+      ctx,
+      ['event_time_field'],
+      `event_time_field "${name}" is a ${field.type.kind} field, not a datetime`,
+      { fix: 'name a datetime field, or convert the field to datetime in a transform' },
+    );
+}
 
 function checkTransforms(p: PipelineDraft, ctx: Ctx): void {
   let fields = declaredFields(p.schema.fields);
@@ -117,6 +178,7 @@ function checkSinkFields(p: PipelineDraft, ctx: Ctx): void {
 
 export const consumerGroup = (pipeline: string) => `weir-${pipeline}`;
 export const deadLetterTopic = (pipeline: string) => `weir.${pipeline}.dlq`;
+export const dedupBucket = (pipeline: string) => `weir_dedup_${pipeline}`;
 
 /** Fills the defaults that depend on the pipeline's name. */
 export function withDerivedDefaults(p: PipelineDraft) {
@@ -124,6 +186,10 @@ export function withDerivedDefaults(p: PipelineDraft) {
     ...p,
     source: { ...p.source, group_id: p.source.group_id ?? consumerGroup(p.name) },
     dead_letter: { topic: p.dead_letter.topic ?? deadLetterTopic(p.name) },
+    dedup: p.dedup && {
+      ...p.dedup,
+      nats: { ...p.dedup.nats, bucket: p.dedup.nats.bucket ?? dedupBucket(p.name) },
+    },
   };
 }
 

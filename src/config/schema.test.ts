@@ -37,6 +37,10 @@ test('fills every default of the contract', () => {
     log_level: 'info',
     shutdown_timeout_ms: 30000,
     stall_timeout_ms: 60000,
+    telemetry: {
+      tracing: { enabled: true, sample_ratio: 1, service_name: 'weir' },
+      lag_interval_ms: 5000,
+    },
   });
   const [p] = pipelines;
   assert.ok(p);
@@ -64,6 +68,10 @@ test('fills every default of the contract', () => {
     request_timeout_ms: 30000,
     retry: { initial_ms: 250, max_ms: 10000 },
     settings: {},
+    exactly_once: {
+      mode: 'preferred',
+      nats: { servers: ['127.0.0.1:4222'], timeout_ms: 5000, bucket: 'weir_ledger' },
+    },
   });
 });
 

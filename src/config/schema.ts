@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { scalarTypes } from '../core/fields.ts';
 import { checkFieldSpec, checkRetry, checkTls } from './field-rules.ts';
 import { checkConfig, pipelineRules, withDerivedDefaults } from './pipeline-rules.ts';
-import { matching, nonEmptyRecord, unlessIssuesAt } from './rules.ts';
+import { addProblem, matching, nonEmptyRecord, unlessIssuesAt } from './rules.ts';
+import { parseDuration } from './duration.ts';
 
 /** Meta keys understood by the reference generator and the secret masking. */
 export interface OptionMeta {
@@ -84,6 +85,43 @@ const timeFormatSchema = z.enum(['auto', 'epoch_ms', 'epoch_s', 'iso']);
 
 // ---------------------------------------------------------------- agent
 
+const telemetrySchema = z
+  .strictObject({
+    tracing: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Export one trace per batch over OTLP (HTTP/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318). OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none also turn it off. Default true.',
+          ),
+        sample_ratio: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(1)
+          .describe(
+            'Fraction of batches traced when no producer trace context decides (parent-based sampling); OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG win when set. Default 1.',
+          ),
+        service_name: z
+          .string()
+          .min(1)
+          .default('weir')
+          .describe(
+            'service.name of the traces, unless OTEL_SERVICE_NAME (or service.name in OTEL_RESOURCE_ATTRIBUTES) is set. Default "weir".',
+          ),
+      })
+      .prefault({})
+      .describe('Traces: one per batch, with spans for fetch, each stage, insert and commit.'),
+    lag_interval_ms: positiveInt()
+      .default(5000)
+      .describe(
+        'How often consumer lag is read from the brokers\u2019 high-water marks (also while a pipeline is stalled). Default 5000.',
+      ),
+  })
+  .prefault({})
+  .describe('Traces and consumer lag; metrics are always served on /metrics.');
+
 export const agentSchema = z
   .strictObject({
     http: z
@@ -119,8 +157,9 @@ export const agentSchema = z
     stall_timeout_ms: positiveInt()
       .default(60000)
       .describe(
-        'A pipeline that has pending records but makes no progress for this long is reported not ready. Default 60000.',
+        'A pipeline that has pending records but makes no progress for this long is reported not ready; ClickHouse is pinged often enough that an outage shows within this time too. Default 60000.',
       ),
+    telemetry: telemetrySchema,
   })
   .prefault({})
   .describe('Process-wide settings of the agent.');
@@ -369,6 +408,73 @@ export const transformSchema = z
     'One step applied to each record, in order: filter, rename, convert, compute or drop (one per list item).',
   );
 
+// ---------------------------------------------------------------- NATS and exactly-once
+
+const natsServer = z
+  .string()
+  .superRefine(
+    matching(
+      /^((nats|tls|ws|wss):\/\/)?([^\s/@]+@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/,
+      (v) => `invalid NATS server "${v}"`,
+      'write host:port or nats://host:port, e.g. 127.0.0.1:4222',
+    ),
+  );
+
+/** How to reach NATS: shared by the dedup state and the batch ledger. */
+const natsConnectionShape = () => ({
+  servers: z
+    .array(natsServer)
+    .min(1)
+    .default(['127.0.0.1:4222'])
+    .describe('NATS servers with JetStream, host:port. Default ["127.0.0.1:4222"].'),
+  user: z.string().min(1).optional().describe('NATS user; needs password. Default: none.'),
+  password: z
+    .string()
+    .meta(secret)
+    .optional()
+    .describe('Password of user; use ${VAR} to read it from the environment. Default: none.'),
+  token: z.string().meta(secret).optional().describe('NATS authentication token. Default: none.'),
+  credentials_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('NATS credentials (.creds) file for JWT authentication. Default: none.'),
+  timeout_ms: positiveInt()
+    .default(5000)
+    .describe('Timeout of connecting and of one NATS request. Default 5000.'),
+});
+
+const exactlyOnceSchema = z
+  .strictObject({
+    mode: z
+      .enum(['required', 'preferred', 'off'])
+      .default('preferred')
+      .describe(
+        'required: refuse to start unless replays are dropped (a batch ledger in NATS and a table that deduplicates inserts); preferred: the same, but run at-least-once with a warning (and weir_exactly_once = 0) when it cannot hold; off: at-least-once, no ledger. Default "preferred".',
+      ),
+    nats: z
+      .strictObject({
+        ...natsConnectionShape(),
+        bucket: z
+          .string()
+          .superRefine(
+            matching(
+              /^[A-Za-z0-9_-]{1,128}$/,
+              (v) => `invalid KV bucket name "${v}"`,
+              'use letters, digits, "_" and "-"',
+            ),
+          )
+          .default('weir_ledger')
+          .describe('The KV bucket of the batch ledger; created by Weir. Default "weir_ledger".'),
+      })
+      .prefault({})
+      .describe('Where the batch ledger lives (NATS JetStream KV).'),
+  })
+  .prefault({})
+  .describe(
+    'Exactly-once delivery: every batch is recorded in a ledger before it is written and replays are cut over the same offsets with the same insert token, so a crash never doubles rows.',
+  );
+
 // ---------------------------------------------------------------- sink
 
 const retryBase = z.strictObject({
@@ -473,8 +579,127 @@ export const clickHouseSinkSchema = z
       .describe(
         'ClickHouse settings sent with every insert, e.g. max_insert_block_size. Default {}.',
       ),
+    exactly_once: z
+      .union([z.enum(['required', 'preferred', 'off']), exactlyOnceSchema])
+      .transform((v) => (typeof v === 'string' ? exactlyOnceSchema.parse({ mode: v }) : v))
+      .prefault({})
+      .meta({ hint: 'write required, preferred or off, or { mode, nats }' })
+      .describe(
+        'Exactly-once delivery (see below); a bare mode is short for { mode: <mode> }. Default { mode: preferred } with NATS at 127.0.0.1:4222.',
+      ),
   })
   .describe('The ClickHouse table a pipeline writes to.');
+
+// ---------------------------------------------------------------- dedup
+
+/** The longest dedup window accepted (the design asks for at least 7 days). */
+export const MAX_DEDUP_WINDOW_MS = 90 * 86_400_000;
+
+const dedupWindowSchema = z
+  .union([
+    z.number().int().describe('Milliseconds.'),
+    z.string().describe('A duration such as "90s", "15m", "24h" or "7d".'),
+  ])
+  .meta({ hint: 'write a duration such as 24h or 7d, or a number of milliseconds' })
+  .superRefine((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined)
+      addProblem(ctx, [], `invalid duration "${String(v)}"`, {
+        fix: 'write a number with a unit: ms, s, m, h or d, e.g. 24h',
+      });
+    else if (ms < 1000 || ms % 1000 !== 0 || ms > MAX_DEDUP_WINDOW_MS)
+      addProblem(ctx, [], `the window must be whole seconds from 1s to 90d, got ${String(v)}`, {
+        fix: 'e.g. 10m, 24h or 7d',
+      });
+  })
+  .transform((v) => parseDuration(v)!);
+
+export const dedupSchema = z
+  .strictObject({
+    key: z
+      .union([
+        fieldName.describe('One field.'),
+        z.array(fieldName).min(1).describe('Several fields; the key is their combination.'),
+        z
+          .strictObject({
+            expr: z
+              .string()
+              .min(1)
+              .describe('Expression over the fields at this point, e.g. lower(email).'),
+          })
+          .describe('A key computed by an expression.'),
+      ])
+      .meta({ hint: 'write a field name, a list of field names, or { expr: <expression> }' })
+      .describe(
+        'What makes two records the same event: a field, a list of fields, or { expr }. Fields are the output fields (after transforms). Required.',
+      ),
+    window: dedupWindowSchema
+      .prefault('24h')
+      .describe(
+        'How long an accepted key is remembered: a duration ("10m", "24h", "7d") or milliseconds; whole seconds from 1s to 90d. Default "24h".',
+      ),
+    time: z
+      .union([
+        z.literal('arrival').describe('When the agent processes the record.'),
+        z
+          .strictObject({
+            field: fieldName.describe('An output field of type datetime (epoch ms). Required.'),
+          })
+          .describe('Event time from a field.'),
+      ])
+      .meta({ hint: 'write arrival, or { field: <datetime field> }' })
+      .default('arrival')
+      .describe(
+        'The clock of the window: "arrival" (processing time), or { field } for event time (a null value falls back to the Kafka timestamp). Default "arrival".',
+      ),
+    late: z
+      .enum(['keep', 'drop'])
+      .default('keep')
+      .describe(
+        'Event time only: a record older than the window behind the newest time of its partition is late; its duplicates may already be forgotten. keep passes it on (unremembered), drop drops it (reason late). Default "keep".',
+      ),
+    mode: z
+      .enum(['keyed', 'global'])
+      .default('keyed')
+      .describe(
+        'keyed: state per partition, loaded on assignment (correct for any number of agents when the topic is keyed by the dedup key, and for one agent always). global: every new key is claimed in NATS with compare-and-set, for several agents on an unkeyed topic (about 6-9k new keys/s). Default "keyed".',
+      ),
+    duplicates_topic: topicName
+      .optional()
+      .describe(
+        'Kafka topic that receives every dropped duplicate with the original bytes and the origin it repeats (created if missing). Default: duplicates are only counted.',
+      ),
+    nats: z
+      .strictObject({
+        ...natsConnectionShape(),
+        bucket: z
+          .string()
+          .superRefine(
+            matching(
+              /^[A-Za-z0-9_-]{1,128}$/,
+              (v) => `invalid KV bucket name "${v}"`,
+              'use letters, digits, "_" and "-"',
+            ),
+          )
+          .optional()
+          .meta({ defaultDoc: 'weir_dedup_<pipeline name>' })
+          .describe(
+            'The KV bucket holding the state; created and configured by Weir (max age = window + 1h). Default "weir_dedup_<pipeline name>".',
+          ),
+        replicas: z
+          .number()
+          .int()
+          .min(1)
+          .max(5)
+          .default(1)
+          .describe('Replicas of the bucket in a NATS cluster (1, 3 or 5). Default 1.'),
+      })
+      .prefault({})
+      .describe('The NATS JetStream KV bucket holding the dedup state.'),
+  })
+  .describe(
+    'Drops duplicate events: records whose key was accepted within the window. Runs after the transforms. Default: off.',
+  );
 
 // ---------------------------------------------------------------- pipeline and config
 
@@ -500,6 +725,12 @@ const pipelineObjectSchema = z.strictObject({
   sink: z
     .strictObject({ clickhouse: clickHouseSinkSchema })
     .describe('Where records go. Required.'),
+  dedup: dedupSchema.optional(),
+  event_time_field: fieldName
+    .optional()
+    .describe(
+      'An output field of type datetime holding the event time; the end-to-end latency metric measures from it to insert acknowledged. Default: the Kafka record timestamp (also used when the field is null).',
+    ),
   dead_letter: z
     .strictObject({
       topic: topicName
@@ -551,5 +782,6 @@ export type ComputeSpec = z.output<typeof computeSpecSchema>;
 export type ClickHouseSinkConfig = z.output<typeof clickHouseSinkSchema>;
 export type TlsConfig = z.output<typeof tlsBase>;
 export type RetryConfig = z.output<typeof retryBase>;
+export type DedupConfig = NonNullable<PipelineConfig['dedup']>;
 
 export { outputFields, fieldTypeOf } from './output-fields.ts';

@@ -8,6 +8,10 @@ test('secretPaths lists the passwords', () => {
   assert.deepEqual(secretPaths, [
     'pipelines[].source.sasl.password',
     'pipelines[].sink.clickhouse.password',
+    'pipelines[].sink.clickhouse.exactly_once.nats.password',
+    'pipelines[].sink.clickhouse.exactly_once.nats.token',
+    'pipelines[].dedup.nats.password',
+    'pipelines[].dedup.nats.token',
   ]);
   assert.equal(isSecretPath(['pipelines', 0, 'source', 'sasl', 'password']), true);
   assert.equal(isSecretPath(['pipelines', 0, 'source', 'sasl', 'username']), false);

@@ -34,6 +34,7 @@ test('knownKeys lists an object’s keys and every key of a union of objects', (
     'log_level',
     'shutdown_timeout_ms',
     'stall_timeout_ms',
+    'telemetry',
   ]);
   assert.deepEqual(knownKeys(schemaAt(weirConfigSchema, ['pipelines', 0, 'transforms', 0])!), [
     'filter',
@@ -60,6 +61,10 @@ test('walkOptions visits documented paths; secrets are found by meta', () => {
   assert.deepEqual(secretPathsOf(weirConfigSchema), [
     'pipelines[].source.sasl.password',
     'pipelines[].sink.clickhouse.password',
+    'pipelines[].sink.clickhouse.exactly_once.nats.password',
+    'pipelines[].sink.clickhouse.exactly_once.nats.token',
+    'pipelines[].dedup.nats.password',
+    'pipelines[].dedup.nats.token',
   ]);
   assert.equal(
     isSecretAt(weirConfigSchema, ['pipelines', 1, 'sink', 'clickhouse', 'password']),

@@ -3,20 +3,28 @@ import type { ServerType } from '@hono/node-server';
 import type { WeirConfig } from '../config/schema.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
-import { createApp, startServer, type Readiness } from '../api/server.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { createApp, startServer } from '../api/server.ts';
+import { HealthChecks, type ReadinessReport } from '../telemetry/health.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createMetrics, type Metrics } from '../telemetry/metrics.ts';
+import { startTracing, weirTracer, type Tracing } from '../telemetry/tracing.ts';
 import { Pipeline } from './pipeline.ts';
 
 export interface AgentDeps {
   logger: Logger;
   metrics?: Metrics;
   clock?: Clock;
+  /** Where batch spans go; default: the global OpenTelemetry tracer, set up at start. */
+  tracer?: Tracer;
 }
 
 export class Agent {
   readonly metrics: Metrics;
   readonly pipelines: Pipeline[];
+  /** Readiness checks; components (pipelines, state stores) register theirs. */
+  readonly health: HealthChecks;
+  private tracing: Tracing | undefined;
   private server: ServerType | undefined;
   private stopping: Promise<boolean> | undefined;
   private fatal: unknown;
@@ -30,12 +38,18 @@ export class Agent {
     this.metrics = deps.metrics ?? createMetrics();
     const clock = deps.clock ?? systemClock;
     this.failed = new Promise((r) => (this.resolveFailed = r));
+    this.health = new HealthChecks({ logger: deps.logger, metrics: this.metrics });
+    const tracer = deps.tracer ?? weirTracer();
     this.pipelines = cfg.pipelines.map(
       (p) =>
         new Pipeline(p, {
           logger: deps.logger,
           metrics: this.metrics,
           clock,
+          tracer,
+          health: this.health,
+          stallTimeoutMs: cfg.agent.stall_timeout_ms,
+          lagIntervalMs: cfg.agent.telemetry.lag_interval_ms,
           onFatal: (err) => {
             this.fatal ??= err;
             this.resolveFailed(err);
@@ -50,7 +64,8 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    const { http } = this.cfg.agent;
+    const { http, telemetry } = this.cfg.agent;
+    if (!this.deps.tracer) this.tracing = startTracing(telemetry.tracing, this.deps.logger);
     this.server = await startServer(
       createApp({ registry: this.metrics.registry, readiness: () => this.readiness() }),
       http.host,
@@ -58,6 +73,7 @@ export class Agent {
     );
     this.deps.logger.info({ host: http.host, port: http.port }, 'HTTP API listening');
     for (const p of this.pipelines) await p.start();
+    this.health.watch();
   }
 
   /** Resolves with the error when any pipeline fails for good. */
@@ -65,15 +81,8 @@ export class Agent {
     return this.failed;
   }
 
-  readiness(): Readiness {
-    const pipelines: Readiness['pipelines'] = {};
-    let ready = true;
-    for (const p of this.pipelines) {
-      const reason = p.notReadyReason(this.cfg.agent.stall_timeout_ms);
-      pipelines[p.name] = reason ? { ready: false, reason } : { ready: true };
-      if (reason) ready = false;
-    }
-    return { ready, pipelines };
+  readiness(): ReadinessReport {
+    return this.health.evaluate();
   }
 
   /** Stops all pipelines within the shutdown deadline. Safe to call twice. */
@@ -88,6 +97,9 @@ export class Agent {
           }),
         ),
       );
+      this.health.stop();
+      // After the pipelines: the spans of the last batches and commits are flushed too.
+      await this.tracing?.shutdown();
       await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
       return results.every(Boolean) && this.fatal === undefined;
     })();

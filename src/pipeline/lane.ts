@@ -2,6 +2,7 @@
 // cut into batches over contiguous offset ranges. Batches are flushed one at a time, in order:
 // dead letters first, then the insert, then the offset commit — so an offset is committed only
 // when every record at or below it is in ClickHouse, in the dead-letter topic, or dropped.
+import { SpanKind, context } from '@opentelemetry/api';
 import type { DeadLetter, Envelope, Row, SourceRecord } from '../core/record.ts';
 import type { Clock } from '../core/clock.ts';
 import type { DeadLetterSink } from '../deadletter/writer.ts';
@@ -9,6 +10,9 @@ import type { InsertBatch } from '../sink/clickhouse/sink.ts';
 import type { Stage } from '../stages/stage.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import { ATTR, BatchTracer, preciseNow, type BatchTrace } from '../telemetry/batch-trace.ts';
+import type { StageTiming } from '../telemetry/batch-trace.ts';
+import { weirTracer } from '../telemetry/tracing.ts';
 import { RecordError, describeError } from '../core/errors.ts';
 import type { PartitionLedger } from '../state/ledger.ts';
 import { countReasons, runChain } from './stages.ts';
@@ -46,6 +50,10 @@ export interface LaneDeps {
   ledger?: PartitionLedger;
   /** The insert deduplication token of a batch (with the ledger). */
   tokenFor?: (from: string, to: string) => string;
+  /** Opens this lane's batch traces (batch → fetch → stages, insert, commit); default: the global tracer. */
+  tracer?: BatchTracer;
+  /** Output field with the event time for the end-to-end latency; default: the Kafka timestamp. */
+  eventTimeField?: string;
   /** Called when records enter the lane. */
   onAccepted: (records: number) => void;
   /** Called whenever records leave the lane (acknowledged or discarded). */
@@ -63,6 +71,9 @@ interface Batch {
   firstOffset: string;
   lastOffset: string;
   openedAt: number;
+  /** Per line: the record's event time (epoch ms) for the end-to-end latency. */
+  times: number[];
+  trace?: BatchTrace;
 }
 
 const newBatch = (now: number): Batch => ({
@@ -74,6 +85,7 @@ const newBatch = (now: number): Batch => ({
   firstOffset: '',
   lastOffset: '',
   openedAt: now,
+  times: [],
 });
 
 export class PartitionLane {
@@ -91,7 +103,16 @@ export class PartitionLane {
   /** The last offset of a pending batch from before a restart, still to be re-cut exactly. */
   private replayTo: bigint | undefined;
 
+  private readonly tracer: BatchTracer;
+
   constructor(private readonly d: LaneDeps) {
+    this.tracer =
+      d.tracer ??
+      new BatchTracer(weirTracer(), {
+        pipeline: d.pipeline,
+        topic: d.topic,
+        partition: d.partition,
+      });
     const entry = d.ledger?.current;
     if (entry) {
       // Everything up to the high-water mark is in ClickHouse already.
@@ -135,9 +156,13 @@ export class PartitionLane {
     this.d.onAccepted(fresh.length);
     const { pipeline, metrics } = this.d;
     const envelopes: Envelope[] = fresh.map((source) => ({ source, row: {} }));
-    const res = await runChain(this.d.stages, envelopes, metrics, pipeline);
+    const started = preciseNow();
+    const timings: StageTiming[] = [];
+    const res = await runChain(this.d.stages, envelopes, metrics, pipeline, timings);
     if (this.discarded) return;
     const batch = (this.open ??= newBatch(this.d.clock.now()));
+    batch.trace ??= this.tracer.open(fresh[0]!, started);
+    batch.trace.fetch(fresh, started, timings);
     batch.dead.push(...res.dead);
     const sinkDead: DeadLetter[] = [];
     for (const env of res.out) {
@@ -156,6 +181,7 @@ export class PartitionLane {
       }
       batch.lines.push(line);
       batch.sources.push(env.source);
+      batch.times.push(this.eventTime(env));
       batch.bytes += line.length;
     }
     if (sinkDead.length > 0) {
@@ -188,7 +214,7 @@ export class PartitionLane {
     try {
       while (this.sealed.length > 0 && !this.discarded) {
         const batch = this.sealed[0]!;
-        await this.flush(batch);
+        await this.traced(batch);
         this.sealed.shift();
       }
     } catch (err) {
@@ -196,6 +222,49 @@ export class PartitionLane {
     } finally {
       this.flushing = undefined;
     }
+  }
+
+  /** Flushes a batch inside its trace (so its logs carry the trace id) and ends the trace. */
+  private async traced(batch: Batch): Promise<void> {
+    const t = batch.trace;
+    if (!t) return this.flush(batch);
+    try {
+      await context.with(t.context, async () => {
+        await this.flush(batch);
+        const committed = this.committed === (BigInt(batch.lastOffset) + 1n).toString();
+        t.end(this.discarded ? 'discarded' : committed ? 'committed' : 'commit_failed');
+        this.d.logger.debug(
+          {
+            partition: this.key,
+            offsets: `${batch.firstOffset}-${batch.lastOffset}`,
+            records: batch.records,
+            rows: batch.lines.length,
+          },
+          'batch committed',
+        );
+      });
+    } catch (err) {
+      t.end('failed', err);
+      throw err;
+    }
+  }
+
+  /** One step of a flush in a child span of the batch's trace. */
+  private step<T>(
+    batch: Batch,
+    name: string,
+    kind: SpanKind,
+    attributes: Record<string, string | number>,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    return batch.trace ? batch.trace.phase(name, kind, attributes, fn) : fn();
+  }
+
+  private eventTime(env: Envelope): number {
+    const field = this.d.eventTimeField;
+    if (field === undefined) return env.source.timestamp;
+    const v = env.row[field];
+    return typeof v === 'number' && Number.isFinite(v) ? v : env.source.timestamp;
   }
 
   private async flush(batch: Batch): Promise<void> {
@@ -207,16 +276,39 @@ export class PartitionLane {
     }
     // Dead letters of a replayed batch were already acknowledged before the crash: not again.
     if (!ledger?.current.pending?.deadLettersWritten) {
-      await this.d.deadLetters.write(batch.dead);
+      if (batch.dead.length > 0)
+        await this.step(
+          batch,
+          'dead_letter',
+          SpanKind.PRODUCER,
+          { [ATTR.records]: batch.dead.length },
+          () => this.d.deadLetters.write(batch.dead),
+        );
       if (ledger && batch.dead.length > 0) await ledger.markDeadLettersWritten();
     }
     // State (dedup keys, join buffers) is durable before the rows land and before the offsets
     // are committed; a replay of the same records is recognised by their origin.
-    for (const stage of this.d.stages) if (stage.checkpoint) await stage.checkpoint();
-    const rejected = await sink.insert(
-      { lines: batch.lines, sources: batch.sources, bytes: batch.bytes },
-      token,
-    );
+    if (this.d.stages.some((s) => s.checkpoint !== undefined))
+      await this.step(batch, 'checkpoint', SpanKind.INTERNAL, {}, async () => {
+        for (const stage of this.d.stages) if (stage.checkpoint) await stage.checkpoint();
+      });
+    const insert = () =>
+      sink.insert({ lines: batch.lines, sources: batch.sources, bytes: batch.bytes }, token);
+    const rejected =
+      batch.lines.length === 0
+        ? []
+        : await this.step(
+            batch,
+            'insert',
+            SpanKind.CLIENT,
+            {
+              [ATTR.dbSystem]: 'clickhouse',
+              [ATTR.rows]: batch.lines.length,
+              [ATTR.bytes]: batch.bytes,
+              ...(token ? { [ATTR.token]: token } : {}),
+            },
+            insert,
+          );
     const inserted = batch.lines.length - rejected.length;
     if (rejected.length > 0) {
       countReasons(metrics, pipeline, 'sink', [], rejected);
@@ -225,7 +317,22 @@ export class PartitionLane {
         'ClickHouse rejected rows; dead-lettering them',
       );
     }
-    if (rejected.length > 0) await this.d.deadLetters.write(rejected);
+    if (rejected.length > 0)
+      await this.step(
+        batch,
+        'dead_letter',
+        SpanKind.PRODUCER,
+        { [ATTR.records]: rejected.length },
+        () => this.d.deadLetters.write(rejected),
+      );
+    batch.trace?.set({
+      [ATTR.records]: batch.records,
+      [ATTR.rows]: inserted,
+      [ATTR.bytes]: batch.bytes,
+      [ATTR.deadLetters]: batch.dead.length + rejected.length,
+      [ATTR.dropped]: batch.records - batch.lines.length - batch.dead.length,
+      ...(token ? { [ATTR.token]: token } : {}),
+    });
     if (ledger && !this.discarded) await ledger.complete(batch.lastOffset);
     if (this.discarded) return;
     metrics.stageEmitted.inc({ pipeline, stage: 'sink' }, inserted);
@@ -233,12 +340,14 @@ export class PartitionLane {
     metrics.deliveryTotal.inc({ pipeline }, inserted + rejected.length);
     const now = this.d.clock.now();
     const rejectedSet = rejected.length > 0 ? new Set(rejected.map((r) => r.source)) : undefined;
-    for (const s of batch.sources)
-      if (!rejectedSet?.has(s))
-        metrics.endToEndLatency.observe({ pipeline }, Math.max(0, now - s.timestamp) / 1000);
+    for (let i = 0; i < batch.sources.length; i++)
+      if (!rejectedSet?.has(batch.sources[i]!))
+        metrics.endToEndLatency.observe({ pipeline }, Math.max(0, now - batch.times[i]!) / 1000);
     const next = (BigInt(batch.lastOffset) + 1n).toString();
     try {
-      await this.d.commit(this.d.topic, this.d.partition, next);
+      await this.step(batch, 'commit', SpanKind.CLIENT, { [ATTR.offset]: next }, () =>
+        this.d.commit(this.d.topic, this.d.partition, next),
+      );
       this.committed = next;
     } catch (err) {
       // Losing a commit only means replay after a restart or rebalance, never loss.
@@ -262,6 +371,7 @@ export class PartitionLane {
     this.discarded = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    for (const b of [this.open, ...this.sealed]) b?.trace?.end('discarded');
     this.open = undefined;
     const pending = this.inFlight;
     this.inFlight = 0;

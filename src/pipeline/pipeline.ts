@@ -9,12 +9,22 @@ import { KafkaDeadLetterSink, type DeadLetterSink } from '../deadletter/writer.t
 import { ClickHouseSink } from '../sink/clickhouse/sink.ts';
 import { createKafka, explainKafkaError } from '../source/kafka-client.ts';
 import { LagMonitor } from '../source/lag.ts';
+import { openDedup, type DedupStage } from '../dedup/index.ts';
+import { assessExactlyOnce } from '../sink/clickhouse/exactly-once.ts';
+import { PartitionLedger, insertToken, ledgerKey } from '../state/ledger.ts';
+import { NatsLedgerStore } from '../state/ledger-nats.ts';
+import { connectNats, ensureBucket, type NatsHandle } from '../state/nats.ts';
 import { createParser } from '../stages/parse.ts';
 import { buildTransforms, schemaFields } from '../stages/index.ts';
 import type { Stage } from '../stages/stage.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { BatchTracer } from '../telemetry/batch-trace.ts';
+import { Probe, type HealthChecks } from '../telemetry/health.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import { weirTracer } from '../telemetry/tracing.ts';
 import { PartitionLane } from './lane.ts';
+import { pipelineChecks, probeTiming } from './readiness.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import { outputFields } from '../config/schema.ts';
 
@@ -22,6 +32,14 @@ export interface PipelineDeps {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
+  /** Batch traces; default: the global OpenTelemetry tracer. */
+  tracer?: Tracer;
+  /** Where the pipeline registers its readiness checks (kafka, clickhouse, partitions, progress). */
+  health?: HealthChecks;
+  /** Pending records without progress for this long make the pipeline not ready. Default 60000. */
+  stallTimeoutMs?: number;
+  /** How often consumer lag is read from the brokers. Default 5000. */
+  lagIntervalMs?: number;
   /** Called once when the pipeline fails for good (the agent then exits non-zero). */
   onFatal: (err: unknown) => void;
 }
@@ -42,6 +60,15 @@ export class Pipeline {
   private readonly log: Logger;
   lastProgressAt: number;
   groupJoined = false;
+  kafkaConnected = false;
+  private assigned = 0;
+  private clickhousePing: Probe | undefined;
+  private readonly unregister: (() => void)[] = [];
+  private dedup: DedupStage | undefined;
+  private ledgerStore: NatsLedgerStore | undefined;
+  private ledgerNats: NatsHandle | undefined;
+  /** Partitions assigned now, to tell stateful stages which ones come and go. */
+  private readonly owned = new Set<string>();
 
   constructor(
     readonly cfg: PipelineConfig,
@@ -80,6 +107,11 @@ export class Pipeline {
         });
         this.log.info({ topic: this.cfg.dead_letter.topic }, 'created the dead-letter topic');
       }
+      const duplicatesTopic = this.cfg.dedup?.duplicates_topic;
+      if (duplicatesTopic && !existing.has(duplicatesTopic)) {
+        await admin.createTopics({ topics: [{ topic: duplicatesTopic }], waitForLeaders: true });
+        this.log.info({ topic: duplicatesTopic }, 'created the duplicates topic');
+      }
     } catch (err) {
       if (err instanceof WeirError) throw err;
       throw explainKafkaError(err, this.cfg.source);
@@ -95,6 +127,67 @@ export class Pipeline {
       { table: this.sink.table, clickhouse: this.sink.server.version },
       'ClickHouse table checked',
     );
+    if (this.cfg.dedup && !this.dedup) {
+      this.dedup = await openDedup(this.cfg.dedup, {
+        pipeline: this.name,
+        fields: this.fields,
+        kafka: this.kafka,
+        logger: this.log,
+        metrics: this.deps.metrics,
+        clock: this.deps.clock,
+      });
+      this.stages.push(this.dedup);
+    }
+    await this.openLedger();
+  }
+
+  /** Decides exactly-once or at-least-once for this pipeline, and opens the batch ledger. */
+  private async openLedger(): Promise<void> {
+    const sink = this.sink!;
+    const eo = this.cfg.sink.clickhouse.exactly_once;
+    const labels = { pipeline: this.name, table: sink.table };
+    if (eo.mode === 'off') {
+      this.deps.metrics.exactlyOnce.set(labels, 0);
+      this.log.info({ table: sink.table }, 'exactly-once is off: at-least-once delivery');
+      return;
+    }
+    const assessment = assessExactlyOnce(sink.server, await sink.tableEngine());
+    let problem = assessment.ok
+      ? undefined
+      : `${assessment.reason} (fix: ${assessment.fix ?? '?'})`;
+    if (!problem && !this.ledgerStore) {
+      try {
+        this.ledgerNats = await connectNats(eo.nats, `weir-${this.name}-ledger`, this.log);
+        const bucket = await ensureBucket(this.ledgerNats.nc, eo.nats.bucket, {
+          maxAgeMs: 0,
+          replicas: 1,
+          maxValueBytes: 4096,
+          description:
+            'Weir batch ledger: per partition, the batch in flight and the high-water mark',
+        });
+        this.ledgerStore = new NatsLedgerStore(bucket.kv, {
+          pipeline: this.name,
+          metrics: this.deps.metrics,
+          logger: this.log,
+        });
+      } catch (err) {
+        problem = `the batch ledger in NATS (${eo.nats.servers.join(',')}) is not available: ${describeError(err)}`;
+      }
+    }
+    if (problem) {
+      if (eo.mode === 'required')
+        throw new ConfigError(`exactly-once cannot hold for ${sink.table}: ${problem}`, {
+          hint: 'fix that, or set sink.clickhouse.exactly_once to preferred or off to run at-least-once',
+        });
+      this.deps.metrics.exactlyOnce.set(labels, 0);
+      this.log.warn(
+        { table: sink.table, why: problem },
+        'exactly-once cannot hold: running at-least-once',
+      );
+      return;
+    }
+    this.deps.metrics.exactlyOnce.set(labels, 1);
+    this.log.info({ table: sink.table, how: assessment.reason }, 'exactly-once delivery');
   }
 
   async start(): Promise<void> {
@@ -118,6 +211,8 @@ export class Pipeline {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.CONNECT, () => (this.kafkaConnected = true));
+    consumer.on(consumer.events.DISCONNECT, () => (this.kafkaConnected = false));
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (e) => {
       const err = e.payload.error;
@@ -134,8 +229,17 @@ export class Pipeline {
     } catch (err) {
       throw explainKafkaError(err, src);
     }
-    this.lag = new LagMonitor(this.kafka, src.group_id, src.topics, this.name, metrics, this.log);
+    this.lag = new LagMonitor(
+      this.kafka,
+      src.group_id,
+      src.topics,
+      this.name,
+      metrics,
+      this.log,
+      this.deps.lagIntervalMs,
+    );
     this.lag.start();
+    this.watchReadiness();
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -147,11 +251,66 @@ export class Pipeline {
     this.log.info({ topics: src.topics, group: src.group_id }, 'pipeline running');
   }
 
-  private laneFor(topic: string, partition: number): PartitionLane {
+  /** Registers the readiness checks and pre-creates every stage's counters (at 0). */
+  private watchReadiness(): void {
+    const { metrics, health, clock } = this.deps;
+    for (const stage of [...this.stages.map((s) => s.name), 'sink']) {
+      const labels = { pipeline: this.name, stage };
+      metrics.stageReceived.labels(labels);
+      metrics.stageEmitted.labels(labels);
+    }
+    if (!health) return;
+    const stallTimeoutMs = this.deps.stallTimeoutMs ?? 60_000;
+    const sink = this.sink!;
+    this.clickhousePing = new Probe('ClickHouse ping', (signal) => sink.probe(signal), {
+      ...probeTiming(stallTimeoutMs),
+      clock,
+    });
+    this.clickhousePing.start();
+    const ping = this.clickhousePing;
+    const view = () => ({
+      state: this.state,
+      kafkaConnected: this.kafkaConnected,
+      brokerFailures: { inARow: this.lag?.failuresInARow ?? 0, lastError: this.lag?.lastError },
+      groupJoined: this.groupJoined,
+      assignedPartitions: this.assigned,
+      sinkFailing: sink.failing,
+      table: sink.table,
+      inFlight: this.inFlight,
+      lastProgressAt: this.lastProgressAt,
+    });
+    const checks = pipelineChecks(view, () => ping.result, clock, stallTimeoutMs);
+    for (const [check, fn] of Object.entries(checks))
+      this.unregister.push(health.register({ pipeline: this.name, check }, fn));
+    const dedup = this.dedup;
+    if (dedup)
+      this.unregister.push(
+        health.register({ pipeline: this.name, check: 'nats' }, () => dedup.check()),
+      );
+  }
+
+  private async laneFor(topic: string, partition: number): Promise<PartitionLane> {
     const key = `${topic}/${partition}`;
     let lane = this.lanes.get(key);
     if (!lane) {
+      let ledger: PartitionLedger | undefined;
+      if (this.ledgerStore) {
+        const table = this.sink!.table;
+        ledger = new PartitionLedger(
+          this.ledgerStore,
+          ledgerKey(this.name, table, topic, partition),
+        );
+        const entry = await ledger.load();
+        if (entry.pending || entry.hw !== '-1')
+          this.log.info(
+            { partition: key, hw: entry.hw, pending: entry.pending },
+            'batch ledger loaded',
+          );
+      }
+      const table = this.sink!.table;
       lane = new PartitionLane({
+        ledger,
+        tokenFor: (from, to) => insertToken(this.name, table, topic, partition, from, to),
         pipeline: this.name,
         topic,
         partition,
@@ -163,6 +322,13 @@ export class Pipeline {
         metrics: this.deps.metrics,
         logger: this.log,
         clock: this.deps.clock,
+        tracer: new BatchTracer(this.deps.tracer ?? weirTracer(), {
+          pipeline: this.name,
+          topic,
+          partition,
+          table: this.sink?.table,
+        }),
+        eventTimeField: this.cfg.event_time_field,
         onAccepted: (n) => {
           this.inFlight += n;
         },
@@ -184,8 +350,16 @@ export class Pipeline {
     let bytes = 0;
     for (const r of records) bytes += r.value?.length ?? 0;
     metrics.bytesConsumed.inc({ pipeline: this.name, topic }, bytes);
-    const lane = this.laneFor(topic, partition);
-    await lane.accept(records);
+    let lane: PartitionLane;
+    try {
+      lane = await this.laneFor(topic, partition);
+      await lane.accept(records);
+    } catch (err) {
+      // Records may have entered the lane: the process must not go on past them. Stopping
+      // uncommitted means they are replayed on restart; nothing is lost.
+      this.fail(err);
+      throw err;
+    }
     metrics.inFlightRecords.set({ pipeline: this.name }, this.inFlight);
     if (this.inFlight >= this.cfg.source.max_in_flight_records && !lane.paused) {
       // Backpressure: stop fetching this partition until the sink catches up; what is buffered
@@ -230,7 +404,25 @@ export class Pipeline {
         this.log.info({ partition: key }, 'partition revoked');
       }
     }
+    // Stateful stages load a partition's state on assignment (their process waits for it) and
+    // drop it on revocation.
+    for (const key of [...this.owned]) {
+      if (assigned.has(key)) continue;
+      this.owned.delete(key);
+      const [topic, partition] = splitKey(key);
+      for (const stage of this.stages) stage.onRevoke?.(topic, partition);
+    }
+    for (const key of assigned) {
+      if (this.owned.has(key)) continue;
+      this.owned.add(key);
+      const [topic, partition] = splitKey(key);
+      for (const stage of this.stages)
+        stage.onAssign?.(topic, partition).catch((err: unknown) => {
+          if (this.state === 'running') this.fail(err);
+        });
+    }
     this.groupJoined = true;
+    this.assigned = assigned.size;
     this.deps.metrics.assignedPartitions.set({ pipeline: this.name }, assigned.size);
     this.log.info({ partitions: [...assigned].sort() }, 'partitions assigned');
   }
@@ -274,7 +466,15 @@ export class Pipeline {
     }
     if (!drained)
       this.log.warn('could not flush everything before the deadline; the rest will be replayed');
+    // Everything flushed is committed, so the state it depends on is durable: release the store.
+    await this.dedup
+      ?.close()
+      .catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'dedup close failed'));
+    this.ledgerStore?.close();
+    await this.ledgerNats?.nc.close().catch(() => undefined);
     this.lag?.stop();
+    this.clickhousePing?.stop();
+    for (const remove of this.unregister.splice(0)) remove();
     await this.sink?.close();
     await consumer
       ?.disconnect()
@@ -284,16 +484,6 @@ export class Pipeline {
     this.state = wasFailed ? 'failed' : 'stopped';
     this.deps.metrics.pipelineUp.set({ pipeline: this.name }, 0);
     return drained;
-  }
-
-  /** Why the pipeline is not ready, or undefined when it is. */
-  notReadyReason(stallTimeoutMs: number): string | undefined {
-    if (this.state !== 'running') return `pipeline is ${this.state}`;
-    if (!this.groupJoined) return 'has not joined the consumer group yet';
-    if (this.sink?.failing) return 'ClickHouse inserts are failing';
-    if (this.inFlight > 0 && this.deps.clock.now() - this.lastProgressAt > stallTimeoutMs)
-      return `no batch acknowledged for ${Math.round((this.deps.clock.now() - this.lastProgressAt) / 1000)}s with ${this.inFlight} records in flight`;
-    return undefined;
   }
 }
 

@@ -2,6 +2,7 @@
 // reports received / emitted / dropped-by-reason without doing anything itself.
 import type { DeadLetter, Dropped, Envelope } from '../core/record.ts';
 import type { Stage } from '../stages/stage.ts';
+import { preciseNow, type StageTiming } from '../telemetry/batch-trace.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
 export interface ChainResult {
@@ -15,6 +16,8 @@ export async function runChain(
   input: Envelope[],
   metrics: Metrics,
   pipeline: string,
+  /** When given, one timing per stage run is appended (for the batch trace's stage spans). */
+  timings?: StageTiming[],
 ): Promise<ChainResult> {
   let current = input;
   const dropped: Dropped[] = [];
@@ -22,8 +25,18 @@ export async function runChain(
   for (const stage of stages) {
     const labels = { pipeline, stage: stage.name };
     metrics.stageReceived.inc(labels, current.length);
+    const start = timings ? preciseNow() : 0;
     const res = await stage.process(current);
     metrics.stageEmitted.inc(labels, res.out.length);
+    timings?.push({
+      stage: stage.name,
+      start,
+      end: preciseNow(),
+      received: current.length,
+      emitted: res.out.length,
+      dropped: res.dropped.length,
+      dead: res.dead.length,
+    });
     countReasons(metrics, pipeline, stage.name, res.dropped, res.dead);
     dropped.push(...res.dropped);
     dead.push(...res.dead);

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { ConfigError, ConnectionError } from '../core/errors.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { LogLimiter } from '../telemetry/log-limit.ts';
+import { logLimited, type Logger } from '../telemetry/logger.ts';
 
 export interface KafkaConnectionConfig {
   brokers: string[];
@@ -33,8 +34,12 @@ function readPem(path: string | undefined, what: string): string | undefined {
   }
 }
 
-/** kafkajs log lines go through Weir's logger at a quieter level (kafkajs is chatty on retries). */
+/**
+ * kafkajs log lines go through Weir's logger at a quieter level (kafkajs is chatty on retries);
+ * a broker that stays down repeats the same error, so errors are rate-limited per message.
+ */
 function logCreator(logger: Logger) {
+  const limiter = new LogLimiter();
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...extra } = log;
@@ -43,7 +48,8 @@ function logCreator(logger: Logger) {
         broker: extra.broker as unknown,
         error: extra.error as unknown,
       };
-      if (level === logLevel.ERROR) logger.warn(fields, message);
+      if (level === logLevel.ERROR)
+        logLimited(logger, limiter, 'warn', `kafkajs:${message}`, fields, message);
       else if (level === logLevel.WARN) logger.debug(fields, message);
     };
 }

@@ -2,7 +2,8 @@
 // offsets. It runs on its own timer, so lag keeps growing in the metrics while the agent stalls.
 import type { Admin, Kafka } from 'kafkajs';
 import { describeError } from '../core/errors.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { LogLimiter } from '../telemetry/log-limit.ts';
+import { logLimited, type Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
 export class LagMonitor {
@@ -11,8 +12,12 @@ export class LagMonitor {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly committed = new Map<string, bigint>();
+  private readonly limiter = new LogLimiter();
   /** Latest lag per partition, for the API. */
   readonly lag = new Map<string, number>();
+  /** Refreshes that failed in a row (the brokers did not answer); 0 after a success. */
+  failuresInARow = 0;
+  lastError: string | undefined;
 
   constructor(
     kafka: Kafka,
@@ -36,8 +41,21 @@ export class LagMonitor {
       this.running = true;
       try {
         await this.refresh();
+        if (this.failuresInARow > 0) this.logger.info('consumer lag is readable again');
+        this.failuresInARow = 0;
+        this.lastError = undefined;
+        this.limiter.reset('lag');
       } catch (err) {
-        this.logger.debug({ err: describeError(err) }, 'lag refresh failed');
+        this.failuresInARow++;
+        this.lastError = describeError(err);
+        logLimited(
+          this.logger,
+          this.limiter,
+          'warn',
+          'lag',
+          { err: this.lastError, failures_in_a_row: this.failuresInARow },
+          'could not read consumer lag from the brokers',
+        );
       } finally {
         this.running = false;
       }
@@ -73,6 +91,7 @@ export class LagMonitor {
         );
       }
     }
+    this.metrics.lagRefreshed.set({ pipeline: this.pipeline }, Date.now() / 1000);
   }
 
   stop(): void {

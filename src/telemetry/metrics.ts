@@ -1,199 +1,343 @@
-// The one catalogue of Weir's metrics: every name, help text, unit and label set is declared here
-// and nowhere else. Labels are bounded: pipeline, stage, topic, partition, table, reason, class —
-// never keys, ids or values.
+// The one catalogue of Weir's metrics: every name, type, unit, label set and help text is declared
+// here and nowhere else; the README's metrics table is generated from it (catalogue-doc.ts) and a
+// test fails when dashboards or rules name a metric that is not in it (catalogue-guard.ts).
+// Labels are bounded: pipeline, stage, topic, partition, table, reason, class, op, check — never
+// keys, ids or values.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-const PREFIX = 'weir_';
+export const PREFIX = 'weir_';
 
-/** Buckets around the end-to-end latency SLO thresholds (seconds). */
+/** Every label a Weir metric may carry; each has a small, config-bounded set of values. */
+export const BOUNDED_LABELS = [
+  'pipeline',
+  'stage',
+  'topic',
+  'partition',
+  'table',
+  'reason',
+  'class',
+  'op',
+  'check',
+] as const;
+type Label = (typeof BOUNDED_LABELS)[number];
+
+/**
+ * Buckets around the end-to-end latency SLO thresholds (seconds): 1 s, 5 s, 30 s, 60 s and 300 s
+ * are bucket bounds, so `le="5"` answers "delivered within 5 s" without interpolation.
+ */
 export const LATENCY_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900];
+/** The thresholds a delivered-within SLI can use directly (each is a bucket bound above). */
+export const SLI_LATENCY_THRESHOLDS_S = [1, 5, 30, 60, 300];
 const INSERT_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const STATE_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+const REBUILD_BUCKETS_S = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const ROWS_BUCKETS = [1, 10, 100, 500, 1000, 5000, 10_000, 25_000, 50_000, 100_000, 250_000];
 const BYTES_BUCKETS = [1e3, 1e4, 1e5, 5e5, 1e6, 4e6, 16e6, 64e6, 256e6];
 
-export function createMetrics(registry = new Registry(), opts: { defaults?: boolean } = {}) {
-  if (opts.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX });
-  const r = [registry];
-  const m = {
-    registry,
+export type MetricType = 'counter' | 'gauge' | 'histogram';
 
-    // --- the standard per-stage counters every stage emits (source, parse, transforms, sink…)
-    stageReceived: new Counter({
-      name: `${PREFIX}stage_records_received_total`,
-      help: 'Records that entered a stage.',
-      labelNames: ['pipeline', 'stage'] as const,
-      registers: r,
-    }),
-    stageEmitted: new Counter({
-      name: `${PREFIX}stage_records_emitted_total`,
-      help: 'Records a stage passed on to the next one.',
-      labelNames: ['pipeline', 'stage'] as const,
-      registers: r,
-    }),
-    stageDropped: new Counter({
-      name: `${PREFIX}stage_records_dropped_total`,
-      help: 'Records a stage did not pass on, by reason (filtered, duplicate, invalid_json, …). Dead-lettered records count here too.',
-      labelNames: ['pipeline', 'stage', 'reason'] as const,
-      registers: r,
-    }),
-    stageErrors: new Counter({
-      name: `${PREFIX}stage_errors_total`,
-      help: 'Errors raised in a stage, by class (retryable, record, fatal).',
-      labelNames: ['pipeline', 'stage', 'class'] as const,
-      registers: r,
-    }),
-
-    // --- source
-    recordsConsumed: new Counter({
-      name: `${PREFIX}source_records_total`,
-      help: 'Records fetched from Kafka.',
-      labelNames: ['pipeline', 'topic'] as const,
-      registers: r,
-    }),
-    bytesConsumed: new Counter({
-      name: `${PREFIX}source_bytes_total`,
-      help: 'Bytes of record values fetched from Kafka.',
-      labelNames: ['pipeline', 'topic'] as const,
-      registers: r,
-    }),
-    consumerLag: new Gauge({
-      name: `${PREFIX}consumer_lag_records`,
-      help: 'Records between the committed offset and the broker high-water mark, per partition.',
-      labelNames: ['pipeline', 'topic', 'partition'] as const,
-      registers: r,
-    }),
-    offsetsCommitted: new Counter({
-      name: `${PREFIX}offset_commits_total`,
-      help: 'Offset commits sent to Kafka.',
-      labelNames: ['pipeline', 'topic'] as const,
-      registers: r,
-    }),
-    inFlightRecords: new Gauge({
-      name: `${PREFIX}in_flight_records`,
-      help: 'Records consumed but not yet acknowledged (inserted, dead-lettered or dropped).',
-      labelNames: ['pipeline'] as const,
-      registers: r,
-    }),
-    pausedPartitions: new Gauge({
-      name: `${PREFIX}paused_partitions`,
-      help: 'Partitions paused for backpressure.',
-      labelNames: ['pipeline'] as const,
-      registers: r,
-    }),
-    assignedPartitions: new Gauge({
-      name: `${PREFIX}assigned_partitions`,
-      help: 'Partitions assigned to this agent.',
-      labelNames: ['pipeline'] as const,
-      registers: r,
-    }),
-
-    // --- sink
-    batchesInserted: new Counter({
-      name: `${PREFIX}sink_batches_total`,
-      help: 'Batches inserted into ClickHouse.',
-      labelNames: ['pipeline', 'table'] as const,
-      registers: r,
-    }),
-    rowsInserted: new Counter({
-      name: `${PREFIX}sink_rows_total`,
-      help: 'Rows inserted into ClickHouse.',
-      labelNames: ['pipeline', 'table'] as const,
-      registers: r,
-    }),
-    insertDuration: new Histogram({
-      name: `${PREFIX}sink_insert_duration_seconds`,
-      help: 'Duration of one ClickHouse insert request.',
-      labelNames: ['pipeline', 'table'] as const,
-      buckets: INSERT_BUCKETS_S,
-      registers: r,
-    }),
-    batchRows: new Histogram({
-      name: `${PREFIX}sink_batch_rows`,
-      help: 'Rows per inserted batch.',
-      labelNames: ['pipeline', 'table'] as const,
-      buckets: ROWS_BUCKETS,
-      registers: r,
-    }),
-    batchBytes: new Histogram({
-      name: `${PREFIX}sink_batch_bytes`,
-      help: 'Bytes per inserted batch (JSONEachRow body).',
-      labelNames: ['pipeline', 'table'] as const,
-      buckets: BYTES_BUCKETS,
-      registers: r,
-    }),
-    insertRetries: new Counter({
-      name: `${PREFIX}sink_retries_total`,
-      help: 'Insert attempts retried after a retryable error.',
-      labelNames: ['pipeline', 'table', 'class'] as const,
-      registers: r,
-    }),
-    insertErrors: new Counter({
-      name: `${PREFIX}sink_errors_total`,
-      help: 'Failed insert attempts, by error class (retryable, record, fatal).',
-      labelNames: ['pipeline', 'table', 'class'] as const,
-      registers: r,
-    }),
-    lastInsert: new Gauge({
-      name: `${PREFIX}sink_last_success_timestamp_seconds`,
-      help: 'Unix time of the last successful insert.',
-      labelNames: ['pipeline', 'table'] as const,
-      registers: r,
-    }),
-
-    // --- dead letters
-    deadLettered: new Counter({
-      name: `${PREFIX}dead_letter_records_total`,
-      help: 'Records written to the dead-letter topic, by stage and reason.',
-      labelNames: ['pipeline', 'stage', 'reason'] as const,
-      registers: r,
-    }),
-
-    // --- delivery SLIs
-    delivered: new Counter({
-      name: `${PREFIX}sli_records_delivered_total`,
-      help: 'Good events for the delivery SLI: records durably inserted into ClickHouse.',
-      labelNames: ['pipeline'] as const,
-      registers: r,
-    }),
-    deliveryTotal: new Counter({
-      name: `${PREFIX}sli_records_total`,
-      help: 'Valid events for the delivery SLI: records inserted plus records lost to sink-side failures (dead-lettered by the sink).',
-      labelNames: ['pipeline'] as const,
-      registers: r,
-    }),
-    endToEndLatency: new Histogram({
-      name: `${PREFIX}end_to_end_latency_seconds`,
-      help: 'From the record timestamp (event time or Kafka timestamp) to insert acknowledged.',
-      labelNames: ['pipeline'] as const,
-      buckets: LATENCY_BUCKETS_S,
-      registers: r,
-    }),
-
-    // --- state store (dedup, join, ledger)
-    stateOpDuration: new Histogram({
-      name: `${PREFIX}state_op_duration_seconds`,
-      help: 'Duration of a state store operation (NATS KV), by operation.',
-      labelNames: ['pipeline', 'op'] as const,
-      buckets: STATE_BUCKETS_S,
-      registers: r,
-    }),
-
-    // --- agent
-    pipelineUp: new Gauge({
-      name: `${PREFIX}pipeline_up`,
-      help: '1 while a pipeline is running, 0 once it stopped or failed.',
-      labelNames: ['pipeline'] as const,
-      registers: r,
-    }),
-  };
-  return m;
+export interface MetricSpec<T extends MetricType = MetricType, L extends Label = Label> {
+  readonly type: T;
+  /** Full name, with the `weir_` prefix. */
+  readonly name: string;
+  /** What one unit counts or measures, e.g. `records`, `seconds`, `bytes`. */
+  readonly unit: string;
+  readonly labels: readonly L[];
+  readonly help: string;
+  readonly buckets?: readonly number[];
 }
 
-export type Metrics = ReturnType<typeof createMetrics>;
+const counter = <const L extends Label>(
+  name: string,
+  unit: string,
+  labels: readonly L[],
+  help: string,
+): MetricSpec<'counter', L> => ({ type: 'counter', name: PREFIX + name, unit, labels, help });
+
+const gauge = <const L extends Label>(
+  name: string,
+  unit: string,
+  labels: readonly L[],
+  help: string,
+): MetricSpec<'gauge', L> => ({ type: 'gauge', name: PREFIX + name, unit, labels, help });
+
+const histogram = <const L extends Label>(
+  name: string,
+  unit: string,
+  labels: readonly L[],
+  buckets: readonly number[],
+  help: string,
+): MetricSpec<'histogram', L> => ({
+  type: 'histogram',
+  name: PREFIX + name,
+  unit,
+  labels,
+  buckets,
+  help,
+});
+
+export const CATALOGUE = {
+  // --- the standard per-stage counters every stage emits (parse, transforms, dedup, sink, …);
+  // per stage, received = emitted + dropped (all reasons).
+  stageReceived: counter(
+    'stage_records_received_total',
+    'records',
+    ['pipeline', 'stage'],
+    'Records that entered a stage.',
+  ),
+  stageEmitted: counter(
+    'stage_records_emitted_total',
+    'records',
+    ['pipeline', 'stage'],
+    'Records a stage passed on to the next one (for the sink: inserted).',
+  ),
+  stageDropped: counter(
+    'stage_records_dropped_total',
+    'records',
+    ['pipeline', 'stage', 'reason'],
+    'Records a stage did not pass on, by reason (filtered, duplicate, invalid_json, …). Dead-lettered records count here too.',
+  ),
+  stageErrors: counter(
+    'stage_errors_total',
+    'errors',
+    ['pipeline', 'stage', 'class'],
+    'Errors raised in a stage, by class (record, retryable, fatal).',
+  ),
+
+  // --- source
+  recordsConsumed: counter(
+    'source_records_total',
+    'records',
+    ['pipeline', 'topic'],
+    'Records fetched from Kafka.',
+  ),
+  bytesConsumed: counter(
+    'source_bytes_total',
+    'bytes',
+    ['pipeline', 'topic'],
+    'Bytes of record values fetched from Kafka.',
+  ),
+  consumerLag: gauge(
+    'consumer_lag_records',
+    'records',
+    ['pipeline', 'topic', 'partition'],
+    'Records between the committed offset and the broker high-water mark, per partition; refreshed on its own timer, also while the pipeline is stalled.',
+  ),
+  lagRefreshed: gauge(
+    'consumer_lag_refresh_timestamp_seconds',
+    'unix seconds',
+    ['pipeline'],
+    'Unix time of the last successful read of the high-water marks (a stale value means the lag gauge is stale).',
+  ),
+  offsetsCommitted: counter(
+    'offset_commits_total',
+    'commits',
+    ['pipeline', 'topic'],
+    'Offset commits sent to Kafka.',
+  ),
+  inFlightRecords: gauge(
+    'in_flight_records',
+    'records',
+    ['pipeline'],
+    'Records consumed but not yet acknowledged (inserted, dead-lettered or dropped).',
+  ),
+  pausedPartitions: gauge(
+    'paused_partitions',
+    'partitions',
+    ['pipeline'],
+    'Partitions paused for backpressure.',
+  ),
+  assignedPartitions: gauge(
+    'assigned_partitions',
+    'partitions',
+    ['pipeline'],
+    'Partitions assigned to this agent.',
+  ),
+
+  // --- sink
+  batchesInserted: counter(
+    'sink_batches_total',
+    'batches',
+    ['pipeline', 'table'],
+    'Batches inserted into ClickHouse.',
+  ),
+  rowsInserted: counter(
+    'sink_rows_total',
+    'rows',
+    ['pipeline', 'table'],
+    'Rows inserted into ClickHouse.',
+  ),
+  insertDuration: histogram(
+    'sink_insert_duration_seconds',
+    'seconds',
+    ['pipeline', 'table'],
+    INSERT_BUCKETS_S,
+    'Duration of one successful ClickHouse insert request.',
+  ),
+  batchRows: histogram(
+    'sink_batch_rows',
+    'rows',
+    ['pipeline', 'table'],
+    ROWS_BUCKETS,
+    'Rows per inserted batch.',
+  ),
+  batchBytes: histogram(
+    'sink_batch_bytes',
+    'bytes',
+    ['pipeline', 'table'],
+    BYTES_BUCKETS,
+    'Bytes per inserted batch (JSONEachRow body).',
+  ),
+  insertRetries: counter(
+    'sink_retries_total',
+    'retries',
+    ['pipeline', 'table', 'class'],
+    'Insert attempts retried after a retryable error.',
+  ),
+  insertErrors: counter(
+    'sink_errors_total',
+    'errors',
+    ['pipeline', 'table', 'class'],
+    'Failed insert attempts, by error class (retryable, record, fatal).',
+  ),
+  lastInsert: gauge(
+    'sink_last_success_timestamp_seconds',
+    'unix seconds',
+    ['pipeline', 'table'],
+    'Unix time of the last successful insert.',
+  ),
+
+  // --- dead letters
+  deadLettered: counter(
+    'dead_letter_records_total',
+    'records',
+    ['pipeline', 'stage', 'reason'],
+    'Records written to the dead-letter topic, by stage and reason.',
+  ),
+
+  // --- delivery SLIs (ratios a Prometheus rule can use directly)
+  delivered: counter(
+    'sli_records_delivered_total',
+    'records',
+    ['pipeline'],
+    'Good events of the delivery SLI: records durably inserted into ClickHouse.',
+  ),
+  deliveryTotal: counter(
+    'sli_records_total',
+    'records',
+    ['pipeline'],
+    'Valid events of the delivery SLI: records inserted plus records lost to sink-side failures (dead-lettered by the sink).',
+  ),
+  endToEndLatency: histogram(
+    'end_to_end_latency_seconds',
+    'seconds',
+    ['pipeline'],
+    LATENCY_BUCKETS_S,
+    'From the record time (the event_time_field, else the Kafka timestamp) to insert acknowledged; the latency SLI: bucket le="5" over _count is "delivered within 5 s".',
+  ),
+
+  // --- state store (dedup, join, ledger)
+  stateOpDuration: histogram(
+    'state_op_duration_seconds',
+    'seconds',
+    ['pipeline', 'op'],
+    STATE_BUCKETS_S,
+    'Duration of a state store operation (NATS KV), by operation.',
+  ),
+
+  // --- dedup
+  dedupRecords: counter(
+    'dedup_records_total',
+    'records',
+    ['pipeline', 'reason'],
+    'Records the dedup stage decided, by outcome (reason): unique, duplicate (dropped), replay (the same source record again, passed), late (older than the window behind the newest time), no_key.',
+  ),
+  dedupIndexKeys: gauge(
+    'dedup_index_keys',
+    'keys',
+    ['pipeline'],
+    'Keys held by the in-memory dedup index (including expired ones not yet swept).',
+  ),
+  dedupIndexBytes: gauge(
+    'dedup_index_bytes',
+    'bytes',
+    ['pipeline'],
+    'Memory of the in-memory dedup index; divided by dedup_index_keys it is the bytes per key.',
+  ),
+  dedupRebuildDuration: histogram(
+    'dedup_rebuild_duration_seconds',
+    'seconds',
+    ['pipeline'],
+    REBUILD_BUCKETS_S,
+    'Time to rebuild one partition\u2019s dedup index from NATS on assignment or start.',
+  ),
+
+  // --- agent
+  exactlyOnce: gauge(
+    'exactly_once',
+    '1',
+    ['pipeline', 'table'],
+    '1 when replays are dropped (batch ledger on and the table deduplicates inserts), 0 when the pipeline runs at-least-once.',
+  ),
+  pipelineUp: gauge(
+    'pipeline_up',
+    '1',
+    ['pipeline'],
+    '1 while a pipeline is running, 0 once it stopped or failed.',
+  ),
+  readiness: gauge(
+    'readiness_check',
+    '1',
+    ['pipeline', 'check'],
+    '1 while a readiness check passes, 0 while it fails (kafka, clickhouse, partitions, progress, nats, …); /readyz is ready when all are 1.',
+  ),
+} as const satisfies Record<string, MetricSpec>;
+
+type InstanceOf<S> =
+  S extends MetricSpec<'counter', infer L>
+    ? Counter<L>
+    : S extends MetricSpec<'gauge', infer L>
+      ? Gauge<L>
+      : S extends MetricSpec<'histogram', infer L>
+        ? Histogram<L>
+        : never;
+
+export type Metrics = { readonly registry: Registry } & {
+  readonly [K in keyof typeof CATALOGUE]: InstanceOf<(typeof CATALOGUE)[K]>;
+};
+
+function instantiate(spec: MetricSpec, registry: Registry): Counter | Gauge | Histogram {
+  const common = {
+    name: spec.name,
+    help: spec.help,
+    labelNames: [...spec.labels],
+    registers: [registry],
+  };
+  if (spec.type === 'counter') return new Counter(common);
+  if (spec.type === 'gauge') return new Gauge(common);
+  return new Histogram({ ...common, buckets: [...(spec.buckets ?? [])] });
+}
+
+export function createMetrics(registry = new Registry(), opts: { defaults?: boolean } = {}) {
+  if (opts.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  const m: Record<string, unknown> = { registry };
+  for (const [key, spec] of Object.entries(CATALOGUE)) m[key] = instantiate(spec, registry);
+  return m as Metrics;
+}
+
+/** The catalogue as a list, in declaration order. */
+export function catalogue(): MetricSpec[] {
+  return Object.values(CATALOGUE);
+}
 
 /** Every metric name in the catalogue (without the default process metrics). */
 export function catalogueNames(): string[] {
-  const m = createMetrics(new Registry(), { defaults: false });
-  return m.registry.getMetricsAsArray().map((x) => x.name);
+  return catalogue().map((s) => s.name);
+}
+
+/** The default Node.js process metrics prom-client adds, with Weir's prefix. */
+export function processMetricNames(): string[] {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  return registry.getMetricsAsArray().map((x) => x.name);
 }

@@ -13,6 +13,8 @@ export interface PipelineFixture {
   group: string;
   port: number;
   configPath: string;
+  /** The same config with another HTTP port (a second agent of the same pipeline). */
+  configWithPort(port: number): string;
   ch: ClickHouseClient;
   cleanup(): Promise<void>;
 }
@@ -23,6 +25,11 @@ export async function pipelineFixture(opts: {
   maxRows?: number;
   extraTransforms?: unknown[];
   stallTimeoutMs?: number;
+  /** The ClickHouse URL the pipeline uses (e.g. a test proxy); default: the local server. */
+  sinkUrl?: string;
+  /** Extra options of the pipeline (e.g. event_time_field) and of the agent (e.g. telemetry). */
+  pipeline?: Record<string, unknown>;
+  agent?: Record<string, unknown>;
 }): Promise<PipelineFixture> {
   const id = randomName('e2e');
   const topic = `weir-${id}`;
@@ -43,11 +50,12 @@ export async function pipelineFixture(opts: {
       created_at DateTime, items String, src_partition Int32, src_offset String
     ) ENGINE = MergeTree ORDER BY (event_id)`,
   });
-  const config = {
+  const config = (httpPort: number) => ({
     agent: {
-      http: { host: '127.0.0.1', port },
+      http: { host: '127.0.0.1', port: httpPort },
       shutdown_timeout_ms: 20_000,
       stall_timeout_ms: opts.stallTimeoutMs ?? 5_000,
+      ...opts.agent,
     },
     pipelines: [
       {
@@ -69,23 +77,25 @@ export async function pipelineFixture(opts: {
         transforms: opts.extraTransforms ?? [],
         sink: {
           clickhouse: {
-            url: endpoints.clickhouse,
+            url: opts.sinkUrl ?? endpoints.clickhouse,
             table,
             batch: { max_rows: opts.maxRows ?? 20_000, max_delay_ms: opts.maxDelayMs ?? 500 },
             retry: { initial_ms: 200, max_ms: 2000 },
           },
         },
         dead_letter: { topic: dlqTopic },
+        ...opts.pipeline,
       },
     ],
-  };
+  });
   return {
     topic,
     dlqTopic,
     table,
     group,
     port,
-    configPath: writeConfig(config),
+    configPath: writeConfig(config(port)),
+    configWithPort: (p) => writeConfig(config(p)),
     ch,
     cleanup: async () => {
       await ch.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);

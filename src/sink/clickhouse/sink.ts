@@ -12,7 +12,7 @@ import { LogLimiter } from '../../telemetry/log-limit.ts';
 import { logLimited, type Logger } from '../../telemetry/logger.ts';
 import type { Metrics } from '../../telemetry/metrics.ts';
 import { createTableSql } from './ddl.ts';
-import { describeTable, serverInfo, type ServerInfo } from './describe.ts';
+import { describeTable, serverInfo, tableEngine, type ServerInfo } from './describe.ts';
 import { classifyClickHouseError, errorHint } from './errors.ts';
 import { makeRowSerializer, planMapping } from './mapping.ts';
 
@@ -292,6 +292,11 @@ export class ClickHouseSink {
   async probe(signal: AbortSignal): Promise<void> {
     const r = await this.client.ping({ select: false, abort_signal: signal });
     if (!r.success) throw r.error;
+  }
+
+  /** The table's engine, for the exactly-once assessment. */
+  tableEngine(): Promise<{ engine: string; engineFull: string } | undefined> {
+    return tableEngine(this.client, this.cfg.database, this.cfg.table);
   }
 
   async ping(): Promise<boolean> {

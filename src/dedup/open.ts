@@ -1,0 +1,91 @@
+// Builds a pipeline's dedup stage from its config: the key plan, the NATS connection, the bucket
+// (created and configured here), the store of the chosen mode and the optional duplicates topic.
+import type { Kafka } from 'kafkajs';
+import type { DedupConfig } from '../config/schema.ts';
+import type { Clock } from '../core/clock.ts';
+import { ConnectionError, WeirError } from '../core/errors.ts';
+import type { FieldInfo } from '../core/fields.ts';
+import { connectNats, ensureBucket, explainNatsError } from '../state/nats.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { KafkaDuplicateSink } from './duplicates.ts';
+import { planKey } from './key.ts';
+import { NatsGlobalStore, NatsKeyedStore } from './nats-store.ts';
+import { DedupStage } from './stage.ts';
+
+/** NATS keeps state this much longer than the window (clock skew, a rebuild at the edge). */
+export const RETENTION_MARGIN_MS = 3_600_000;
+/** Entries stay well under NATS's default 1 MiB max payload. */
+const MAX_ENTRY_BYTES = 1_000_000;
+
+export interface OpenDedupDeps {
+  pipeline: string;
+  /** The fields rows carry where dedup runs (after the transforms). */
+  fields: readonly FieldInfo[];
+  kafka: Kafka;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+}
+
+export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<DedupStage> {
+  const keyOf = planKey(cfg.key, deps.fields);
+  const logger = deps.logger.child({ stage: 'dedup' });
+  const bucketName = cfg.nats.bucket;
+  const handle = await connectNats(cfg.nats, `weir-${deps.pipeline}-dedup`, logger);
+  const { nc } = handle;
+  try {
+    const maxEntryBytes = Math.min(MAX_ENTRY_BYTES, nc.info?.max_payload ?? MAX_ENTRY_BYTES) - 1024;
+    let bucket;
+    try {
+      bucket = await ensureBucket(nc, bucketName, {
+        maxAgeMs: cfg.window + RETENTION_MARGIN_MS,
+        replicas: cfg.nats.replicas,
+        maxValueBytes: maxEntryBytes,
+        description: `Weir dedup state of pipeline ${deps.pipeline} (${cfg.mode} mode)`,
+      });
+    } catch (err) {
+      if (err instanceof WeirError) throw err;
+      const msg = (err as Error).message ?? String(err);
+      throw new ConnectionError(`cannot use the NATS KV bucket ${bucketName}: ${msg}`, {
+        cause: err,
+        hint: /jetstream/i.test(msg)
+          ? 'enable JetStream on the NATS server (nats-server -js)'
+          : 'check dedup.nats and the permissions of the NATS user on $JS.API.>',
+      });
+    }
+    logger.info(
+      { bucket: bucketName, mode: cfg.mode, window_ms: cfg.window, nats: cfg.nats.servers },
+      'dedup state bucket ready',
+    );
+    return new DedupStage(
+      {
+        pipeline: deps.pipeline,
+        keyOf,
+        windowMs: cfg.window,
+        timeField: typeof cfg.time === 'object' ? cfg.time.field : undefined,
+        late: cfg.late,
+        mode: cfg.mode,
+      },
+      {
+        keyed:
+          cfg.mode === 'keyed' ? new NatsKeyedStore(bucket, bucketName, maxEntryBytes) : undefined,
+        global: cfg.mode === 'global' ? new NatsGlobalStore(bucket) : undefined,
+        duplicates: cfg.duplicates_topic
+          ? new KafkaDuplicateSink(deps.kafka, cfg.duplicates_topic, deps.pipeline)
+          : undefined,
+        metrics: deps.metrics,
+        logger,
+        clock: deps.clock,
+        storeProblem: () => handle.problem(),
+        closeStore: async () => {
+          if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
+        },
+      },
+    );
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    if (err instanceof WeirError) throw err;
+    throw explainNatsError(err, cfg.nats.servers);
+  }
+}

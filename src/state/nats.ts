@@ -1,0 +1,171 @@
+// NATS JetStream as Weir's state store: connections from config, KV buckets that Weir creates and
+// keeps configured, and the one place that turns NATS errors into Weir errors.
+import { readFileSync } from 'node:fs';
+import {
+  Events,
+  connect,
+  credsAuthenticator,
+  type ConnectionOptions,
+  type JetStreamManager,
+  type KV,
+  type NatsConnection,
+} from 'nats';
+import { ConfigError, ConnectionError } from '../core/errors.ts';
+import type { Logger } from '../telemetry/logger.ts';
+
+export interface NatsConfig {
+  servers: string[];
+  user?: string;
+  password?: string;
+  token?: string;
+  credentials_file?: string;
+  timeout_ms: number;
+}
+
+export interface NatsHandle {
+  nc: NatsConnection;
+  /** Why NATS cannot be used right now (disconnected, closed), for readiness; else undefined. */
+  problem(): string | undefined;
+}
+
+export async function connectNats(
+  cfg: NatsConfig,
+  name: string,
+  logger: Logger,
+): Promise<NatsHandle> {
+  const opts: ConnectionOptions = {
+    servers: cfg.servers,
+    name,
+    timeout: cfg.timeout_ms,
+    // State must stay reachable: reconnect for as long as the process runs.
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 1000,
+  };
+  if (cfg.user !== undefined) {
+    opts.user = cfg.user;
+    opts.pass = cfg.password;
+  }
+  if (cfg.token !== undefined) opts.token = cfg.token;
+  if (cfg.credentials_file !== undefined) {
+    let creds: Uint8Array;
+    try {
+      creds = readFileSync(cfg.credentials_file);
+    } catch (err) {
+      throw new ConfigError(
+        `cannot read the NATS credentials file ${cfg.credentials_file}: ${(err as Error).message}`,
+        { hint: 'check dedup.nats.credentials_file' },
+      );
+    }
+    opts.authenticator = credsAuthenticator(creds);
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await connect(opts);
+  } catch (err) {
+    throw explainNatsError(err, cfg.servers);
+  }
+  let disconnected = false;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === Events.Disconnect) disconnected = true;
+      if (s.type === Events.Reconnect) disconnected = false;
+      if (s.type === Events.Disconnect || s.type === Events.Reconnect || s.type === Events.Error)
+        logger.warn(
+          {
+            nats: cfg.servers.join(','),
+            event: s.type,
+            data: typeof s.data === 'string' ? s.data : JSON.stringify(s.data),
+          },
+          'NATS',
+        );
+    }
+  })().catch(() => undefined);
+  const where = cfg.servers.join(',');
+  return {
+    nc,
+    problem: () =>
+      nc.isClosed()
+        ? `the NATS connection to ${where} is closed`
+        : disconnected
+          ? `NATS at ${where} is disconnected (reconnecting)`
+          : undefined,
+  };
+}
+
+export function explainNatsError(err: unknown, servers: readonly string[]): ConnectionError {
+  const e = err as { code?: string; message?: string };
+  const where = `NATS at ${servers.join(',')}`;
+  const msg = e.message ?? String(err);
+  if (e.code === 'AUTHORIZATION_VIOLATION' || /authorization|authentication/i.test(msg))
+    return new ConnectionError(`${where} rejected the credentials: ${msg}`, {
+      cause: err,
+      hint: 'check dedup.nats.user/password, token or credentials_file',
+    });
+  if (e.code === 'CONNECTION_REFUSED' || /ECONNREFUSED|timeout|ENOTFOUND|EAI_AGAIN/i.test(msg))
+    return new ConnectionError(`cannot reach ${where}: ${msg}`, {
+      cause: err,
+      retriable: true,
+      hint: 'check dedup.nats.servers and that nats-server runs with JetStream enabled',
+    });
+  return new ConnectionError(`${where} failed: ${msg}`, { cause: err });
+}
+
+/** Whether a NATS error is worth retrying (timeouts, disconnects, no responders). */
+export function isTransientNatsError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; api_error?: { code?: number } };
+  if (e.api_error?.code !== undefined) return e.api_error.code >= 500;
+  return (
+    ['TIMEOUT', 'DISCONNECT', 'CONNECTION_CLOSED', '503', 'CONNECTION_REFUSED'].includes(
+      e.code ?? '',
+    ) || /timeout|disconnect|no responders|closed/i.test(e.message ?? '')
+  );
+}
+
+/** Compare-and-set conflict: the key exists, or was changed since the revision we read. */
+export function isWrongLastSequence(err: unknown): boolean {
+  return (err as { api_error?: { err_code?: number } }).api_error?.err_code === 10071;
+}
+
+export interface BucketOptions {
+  /** Entries older than this are removed by the server. */
+  maxAgeMs: number;
+  replicas: number;
+  maxValueBytes: number;
+  description: string;
+}
+
+export interface Bucket {
+  kv: KV;
+  jsm: JetStreamManager;
+  /** Name of the stream behind the bucket. */
+  stream: string;
+}
+
+/** Opens the bucket, creating it, and brings its age limit and value size up to date. */
+export async function ensureBucket(
+  nc: NatsConnection,
+  name: string,
+  opts: BucketOptions,
+): Promise<Bucket> {
+  const js = nc.jetstream();
+  const jsm = await nc.jetstreamManager();
+  const kv = await js.views.kv(name, {
+    history: 1,
+    ttl: opts.maxAgeMs,
+    replicas: opts.replicas,
+    maxValueSize: opts.maxValueBytes,
+    description: opts.description,
+  });
+  const stream = `KV_${name}`;
+  const info = await jsm.streams.info(stream);
+  const maxAgeNs = opts.maxAgeMs * 1_000_000;
+  if (info.config.max_age !== maxAgeNs || info.config.max_msg_size < opts.maxValueBytes) {
+    await jsm.streams.update(stream, {
+      ...info.config,
+      max_age: maxAgeNs,
+      max_msg_size: Math.max(info.config.max_msg_size, opts.maxValueBytes),
+    });
+  }
+  return { kv, jsm, stream };
+}

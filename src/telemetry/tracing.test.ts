@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { resolveTracing, type TracingOptions } from './tracing.ts';
+
+const opts: TracingOptions = { enabled: true, sample_ratio: 1, service_name: 'weir' };
+
+describe('tracing settings', () => {
+  it('exports OTLP over HTTP as protobuf by default, to the OTLP endpoint variable', () => {
+    const r = resolveTracing(opts, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://coroot:8080/' });
+    assert.ok(r.enabled);
+    assert.equal(r.exporter, 'default');
+    assert.equal(r.describe, 'OTLP http/protobuf to http://coroot:8080/v1/traces');
+    assert.equal(r.serviceName, 'weir');
+    assert.match(r.sampler!.toString(), /ParentBased\{root=AlwaysOnSampler/);
+    const traces = resolveTracing(opts, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://x:4318/t' });
+    assert.ok(traces.enabled && traces.describe.endsWith('http://x:4318/t'));
+  });
+
+  it('can be switched off by the config, OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none', () => {
+    assert.equal(resolveTracing({ ...opts, enabled: false }, {}).enabled, false);
+    assert.deepEqual(resolveTracing(opts, { OTEL_SDK_DISABLED: 'true' }), {
+      enabled: false,
+      why: 'OTEL_SDK_DISABLED=true',
+    });
+    assert.equal(resolveTracing(opts, { OTEL_TRACES_EXPORTER: 'none' }).enabled, false);
+    assert.equal(resolveTracing(opts, { OTEL_SDK_DISABLED: 'false' }).enabled, true);
+  });
+
+  it('lets the OTEL_* variables win over the config', () => {
+    const r = resolveTracing(
+      { ...opts, sample_ratio: 0.1 },
+      {
+        OTEL_SERVICE_NAME: 'weir-prod',
+        OTEL_TRACES_SAMPLER: 'always_off',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      },
+    );
+    assert.ok(r.enabled);
+    assert.equal(r.serviceName, undefined, 'the SDK reads OTEL_SERVICE_NAME');
+    assert.equal(r.sampler, undefined, 'the SDK reads OTEL_TRACES_SAMPLER');
+    assert.equal(r.exporter, 'env', 'the SDK picks the exporter for the protocol');
+    const attrs = resolveTracing(opts, { OTEL_RESOURCE_ATTRIBUTES: 'a=b,service.name=x' });
+    assert.ok(attrs.enabled && attrs.serviceName === undefined);
+    assert.ok(
+      (resolveTracing(opts, { OTEL_TRACES_EXPORTER: 'console' }) as { exporter: string })
+        .exporter === 'env',
+    );
+  });
+
+  it('samples the configured ratio of root batches, following a producer parent', () => {
+    const r = resolveTracing({ ...opts, sample_ratio: 0.25 }, {});
+    assert.ok(r.enabled);
+    assert.match(r.sampler!.toString(), /ParentBased\{root=TraceIdRatioBased\{0\.25\}/);
+  });
+});
