@@ -151,7 +151,12 @@ async function main(): Promise<number> {
     pipelines: [
       {
         name: `chaos_${id}`,
-        source: { brokers: ['127.0.0.1:9092'], topics: [topic], group_id: group },
+        source: {
+          brokers: ['127.0.0.1:9092'],
+          topics: [topic],
+          group_id: group,
+          session_timeout_ms: 6000,
+        },
         schema: {
           fields: {
             event_id: 'uuid',

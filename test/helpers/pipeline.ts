@@ -30,6 +30,12 @@ export async function pipelineFixture(opts: {
   /** Extra options of the pipeline (e.g. event_time_field) and of the agent (e.g. telemetry). */
   pipeline?: Record<string, unknown>;
   agent?: Record<string, unknown>;
+  /** A ReplicatedMergeTree table (drops replayed blocks) instead of a plain MergeTree. */
+  replicated?: boolean;
+  /** Extra options of sink.clickhouse (e.g. exactly_once). */
+  sink?: Record<string, unknown>;
+  /** Extra options of the source (e.g. session_timeout_ms). */
+  source?: Record<string, unknown>;
 }): Promise<PipelineFixture> {
   const id = randomName('e2e');
   const topic = `weir-${id}`;
@@ -48,7 +54,7 @@ export async function pipelineFixture(opts: {
     query: `CREATE TABLE ${table} (
       event_id String, user_id String, amount Float64, currency String, status String,
       created_at DateTime, items String, src_partition Int32, src_offset String
-    ) ENGINE = MergeTree ORDER BY (event_id)`,
+    ) ENGINE = ${opts.replicated ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}', '{replica}')` : 'MergeTree'} ORDER BY (event_id)`,
   });
   const config = (httpPort: number) => ({
     agent: {
@@ -60,7 +66,7 @@ export async function pipelineFixture(opts: {
     pipelines: [
       {
         name: 'e2e',
-        source: { brokers: [endpoints.kafka], topics: [topic], group_id: group },
+        source: { brokers: [endpoints.kafka], topics: [topic], group_id: group, ...opts.source },
         schema: {
           fields: {
             event_id: 'uuid',
@@ -81,6 +87,7 @@ export async function pipelineFixture(opts: {
             table,
             batch: { max_rows: opts.maxRows ?? 20_000, max_delay_ms: opts.maxDelayMs ?? 500 },
             retry: { initial_ms: 200, max_ms: 2000 },
+            ...opts.sink,
           },
         },
         dead_letter: { topic: dlqTopic },
