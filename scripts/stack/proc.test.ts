@@ -34,7 +34,7 @@ describe('stack process helpers', () => {
       pidFile,
     });
     assert.equal(runningPid(pidFile), pid);
-    for (let i = 0; i < 50 && !/child=\d+/.test(tailFile(logFile)); i++)
+    for (let i = 0; i < 200 && !/child=\d+/.test(tailFile(logFile)); i++)
       await new Promise((r) => setTimeout(r, 50));
     const child = Number(/child=(\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1]);
     assert.ok(isAlive(child), 'child should be running');

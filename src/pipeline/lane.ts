@@ -10,8 +10,13 @@ import type { InsertBatch } from '../sink/clickhouse/sink.ts';
 import type { Stage } from '../stages/stage.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { ATTR, BatchTracer, preciseNow, type BatchTrace } from '../telemetry/batch-trace.ts';
-import type { StageTiming } from '../telemetry/batch-trace.ts';
+import {
+  ATTR,
+  BatchTracer,
+  preciseNow,
+  type BatchTrace,
+  type StageTiming,
+} from '../telemetry/batch-trace.ts';
 import { weirTracer } from '../telemetry/tracing.ts';
 import { RecordError, describeError } from '../core/errors.ts';
 import type { PartitionLedger } from '../state/ledger.ts';

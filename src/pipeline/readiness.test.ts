@@ -48,7 +48,10 @@ describe('pipeline readiness checks', () => {
     });
     setPing({ ok: true });
     view.sinkFailing = true;
-    assert.match(checks.clickhouse().reason!, /ClickHouse inserts into default\.orders are failing/);
+    assert.match(
+      checks.clickhouse().reason!,
+      /ClickHouse inserts into default\.orders are failing/,
+    );
     view.groupJoined = false;
     assert.equal(checks.partitions().ok, false);
   });

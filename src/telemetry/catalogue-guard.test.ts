@@ -67,6 +67,16 @@ describe('metric names outside the code', () => {
     );
   });
 
+  it('accepts a family written as a glob when the catalogue has a member of it', () => {
+    const known = knownMetricNames();
+    assert.deepEqual(
+      unknownMetrics('see `weir_sli_records_*` and `weir_nothing_*`', 'f', known).map(
+        (u) => u.name,
+      ),
+      ['weir_nothing_*'],
+    );
+  });
+
   it('ignores file names and paths that merely contain weir_', () => {
     const known = knownMetricNames();
     const text = 'see dashboards/weir_overview.json and weir_rules.yml, image ghcr.io/x/weir_agent';

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveTracing, type TracingOptions } from './tracing.ts';
+import { FakeClock } from '../core/clock.ts';
+import { LogLimiter } from './log-limit.ts';
+import { createLogger } from './logger.ts';
+import { diagLogger, resolveTracing, type TracingOptions } from './tracing.ts';
 
 const opts: TracingOptions = { enabled: true, sample_ratio: 1, service_name: 'weir' };
 
@@ -51,5 +54,34 @@ describe('tracing settings', () => {
     const r = resolveTracing({ ...opts, sample_ratio: 0.25 }, {});
     assert.ok(r.enabled);
     assert.match(r.sampler!.toString(), /ParentBased\{root=TraceIdRatioBased\{0\.25\}/);
+  });
+
+  it("turns the SDK's export errors into short, rate-limited warnings", () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = {
+      write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>),
+    } as unknown as NodeJS.WritableStream;
+    const clock = new FakeClock(0);
+    const diag = diagLogger(
+      createLogger({ level: 'info', destination }),
+      new LogLimiter(10_000, clock),
+    );
+    const failure = (port: number) =>
+      JSON.stringify({
+        message: `connect ECONNREFUSED 127.0.0.1:${port}`,
+        stack: 'Error: …\n  at x',
+      });
+    diag.error(failure(4318));
+    diag.error(failure(4319));
+    diag.debug('noise');
+    clock.advance(10_000);
+    diag.error(failure(4318));
+    assert.deepEqual(
+      lines.map((l) => [l.msg, l.suppressed]),
+      [
+        ['OpenTelemetry: connect ECONNREFUSED 127.0.0.1:4318', undefined],
+        ['OpenTelemetry: connect ECONNREFUSED 127.0.0.1:4318', 1],
+      ],
+    );
   });
 });

@@ -89,25 +89,36 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
+/** One line of an OTel diagnostic, which is sometimes a serialized error with its stack. */
+function summarize(message: string): string {
+  try {
+    const parsed = JSON.parse(message) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    /* plain text */
+  }
+  return message.split('\n')[0]!.slice(0, 300);
+}
+
 /** OTel's own diagnostics (export failures, bad variables) as rate-limited Weir log lines. */
 export function diagLogger(logger: Logger, limiter = new LogLimiter()): DiagLogger {
-  const log =
-    (level: 'warn' | 'error') =>
-    (message: string, ...args: unknown[]) => {
-      const suppressed = limiter.take(`otel:${message}`);
-      if (suppressed === undefined) return;
-      const detail = args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
-      logger[level](
-        {
-          component: 'opentelemetry',
-          detail: detail || undefined,
-          suppressed: suppressed || undefined,
-        },
-        message,
-      );
-    };
+  const log = (message: string, ...args: unknown[]) => {
+    const text = summarize(message);
+    // Ports and counts vary between otherwise identical failures.
+    const suppressed = limiter.take(`otel:${text.replace(/\d+/g, '#')}`);
+    if (suppressed === undefined) return;
+    const detail = args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+    logger.warn(
+      {
+        component: 'opentelemetry',
+        detail: detail || undefined,
+        suppressed: suppressed || undefined,
+      },
+      `OpenTelemetry: ${text}`,
+    );
+  };
   const quiet = () => undefined;
-  return { error: log('warn'), warn: log('warn'), info: quiet, debug: quiet, verbose: quiet };
+  return { error: log, warn: log, info: quiet, debug: quiet, verbose: quiet };
 }
 
 /**

@@ -1,8 +1,6 @@
 // End-to-end: generated records through the real `weir run` into the real ClickHouse, with
 // malformed records, a graceful restart mid-stream and a ClickHouse outage.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { getText, runWeir, waitUntil } from '../helpers/agent.ts';
 import {
@@ -14,16 +12,8 @@ import {
   tableCounts,
   waitForDrain,
 } from '../helpers/pipeline.ts';
-
-const repo = resolve(import.meta.dirname, '..', '..');
-
-function stack(...args: string[]): void {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/stack/main.ts', ...args], {
-    cwd: repo,
-    encoding: 'utf8',
-  });
-  assert.equal(r.status, 0, `stack ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
-}
+import { startProxy, targetOf } from '../helpers/proxy.ts';
+import { endpoints } from '../helpers/stack.ts';
 
 describe('pipeline end to end', () => {
   it('lands every valid record once and dead-letters every invalid one (100k records)', async () => {
@@ -102,14 +92,20 @@ describe('pipeline end to end', () => {
   });
 
   it('rides out ClickHouse being down for 30 s: retries, reports it, loses nothing', async () => {
-    const f = await pipelineFixture({ partitions: 2, maxDelayMs: 300, stallTimeoutMs: 5_000 });
+    // ClickHouse goes "down" for this agent only, behind a local proxy: the shared server that
+    // other tests use keeps running.
+    const proxy = await startProxy(targetOf(endpoints.clickhouse));
+    const f = await pipelineFixture({
+      partitions: 2,
+      maxDelayMs: 300,
+      stallTimeoutMs: 5_000,
+      sinkUrl: proxy.url,
+    });
     const agent = runWeir(['run', '-c', f.configPath]);
-    let clickhouseDown = false;
     try {
       const producing = generate(f, { count: 60_000, rate: 1_000, seed: 13 });
       await waitUntil('some rows to land', async () => (await tableCounts(f)).rows > 2_000, 60_000);
-      stack('down', '--only', 'clickhouse');
-      clickhouseDown = true;
+      proxy.block('refuse');
       const downAt = Date.now();
       await waitUntil(
         'retries to show in the metrics',
@@ -124,8 +120,7 @@ describe('pipeline end to end', () => {
       const readyz = await getText(`http://127.0.0.1:${f.port}/readyz`);
       assert.match(readyz.body, /ClickHouse|acknowledged/);
       await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - downAt))));
-      stack('up', '--only', 'clickhouse');
-      clickhouseDown = false;
+      proxy.unblock();
       const report = await producing;
       await waitForDrain(f, 180_000);
       assert.deepEqual(await tableCounts(f), {
@@ -139,9 +134,10 @@ describe('pipeline end to end', () => {
         30_000,
       );
     } finally {
-      if (clickhouseDown) stack('up', '--only', 'clickhouse');
+      proxy.unblock();
       await agent.stop();
       await f.cleanup();
+      await proxy.close();
     }
   });
 });
