@@ -5,7 +5,11 @@ import { createClient } from '@clickhouse/client';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { connect as natsConnect } from 'nats';
 import { loadConfig } from '../src/config/load.ts';
+import { outputFields } from '../src/config/schema.ts';
+import { createTableSql } from '../src/sink/clickhouse/ddl.ts';
+import { serverInfo } from '../src/sink/clickhouse/describe.ts';
 import { runGenerator } from '../src/generate/index.ts';
 import { Agent } from '../src/pipeline/agent.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
@@ -17,6 +21,8 @@ const rate = Number(process.env.WEIR_DEMO_RATE ?? 50_000);
 const say = (msg: string) => console.log(`[demo] ${msg}`);
 
 async function main(): Promise<number> {
+  // No trace collector runs in the demo unless you point it at one.
+  if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT) process.env.OTEL_SDK_DISABLED ??= 'true';
   say('starting the local stack (Kafka, ClickHouse, ZooKeeper, NATS)…');
   const up = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/stack/main.ts', 'up'], {
     cwd: repo,
@@ -47,12 +53,38 @@ async function main(): Promise<number> {
   if (toDelete.length > 0) await admin.deleteTopics({ topics: toDelete });
   await admin.deleteGroups([p.source.group_id]).catch(() => undefined);
   await clickhouse.command({ query: `DROP TABLE IF EXISTS ${ch.database}.${ch.table}` });
+  // On the local stack the demo table is Replicated (ZooKeeper is there), so replays are dropped
+  // and the pipeline runs exactly-once; the config's create_table then finds it already there.
+  const server = await serverInfo(clickhouse);
+  if (p.sink.clickhouse.create_table) {
+    await clickhouse.command({
+      query: createTableSql({
+        database: ch.database,
+        table: ch.table,
+        fields: outputFields(p),
+        engine: `ReplicatedMergeTree('/clickhouse/tables/{shard}/${ch.database}.${ch.table}.${Date.now()}', '{replica}')`,
+        orderBy: p.sink.clickhouse.create_table.order_by,
+        partitionBy: p.sink.clickhouse.create_table.partition_by,
+        server,
+      }),
+    });
+  }
   for (let i = 0; i < 50; i++) {
     const left = new Set(await admin.listTopics());
     if (!toDelete.some((t) => left.has(t))) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+  // A fresh start for the state too: the dedup keys and the batch ledger of the last demo run.
+  const nc = await natsConnect({ servers: p.sink.clickhouse.exactly_once.nats.servers });
+  const jsm = await nc.jetstreamManager();
+  const dedupBucket = p.dedup?.nats.bucket;
+  if (dedupBucket) await jsm.streams.delete(`KV_${dedupBucket}`).catch(() => false);
+  const ledger = await nc.jetstream().views.kv(p.sink.clickhouse.exactly_once.nats.bucket);
+  const ledgerKeys: string[] = [];
+  for await (const key of await ledger.keys(`${p.name}.>`)) ledgerKeys.push(key);
+  for (const key of ledgerKeys) await ledger.purge(key);
+  await nc.close();
 
   const logger = createLogger({ level: 'warn' });
   const agent = new Agent(cfg, { logger });
@@ -89,6 +121,12 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, 250));
   }
   const seconds = (Date.now() - t0) / 1000;
+  const dropped = (await agent.metrics.registry.getMetricsAsJSON()).find(
+    (m) => m.name === 'weir_stage_records_dropped_total',
+  );
+  const duplicatesDropped = (dropped?.values ?? [])
+    .filter((v) => v.labels.reason === 'duplicate')
+    .reduce((sum, v) => sum + v.value, 0);
   await agent.stop();
 
   const table = `${ch.database}.${ch.table}`;
@@ -103,6 +141,7 @@ async function main(): Promise<number> {
   say(
     `produced        ${report.counts.total} records (${report.counts.unique} unique valid, ${report.counts.duplicates} duplicates, ${m.invalid_json + m.wrong_type + m.missing_field} malformed)`,
   );
+  say(`duplicates      ${duplicatesDropped} dropped by the dedup stage before ClickHouse`);
   say(`in ClickHouse   ${rows[0]?.n} rows in ${table} (the filter drops status = "test")`);
   say(
     `dead letters    ${dead} records in topic ${p.dead_letter.topic}, each with its reason in headers`,

@@ -289,7 +289,11 @@ export class Pipeline {
       );
   }
 
-  private async laneFor(topic: string, partition: number): Promise<PartitionLane> {
+  private async laneFor(
+    topic: string,
+    partition: number,
+    highWatermark: string,
+  ): Promise<PartitionLane> {
     const key = `${topic}/${partition}`;
     let lane = this.lanes.get(key);
     if (!lane) {
@@ -300,7 +304,17 @@ export class Pipeline {
           this.ledgerStore,
           ledgerKey(this.name, table, topic, partition),
         );
-        const entry = await ledger.load();
+        let entry = await ledger.load();
+        // The high-water mark's record must still be in the log; if the log ends before it, the
+        // topic was deleted and created again, and the ledger describes the old one.
+        if (entry.hw !== '-1' && BigInt(entry.hw) >= BigInt(highWatermark)) {
+          this.log.warn(
+            { partition: key, ledger_hw: entry.hw, log_end: highWatermark },
+            'the batch ledger is ahead of the topic (was it re-created?); starting the partition afresh',
+          );
+          await ledger.reset();
+          entry = ledger.current;
+        }
         if (entry.pending || entry.hw !== '-1')
           this.log.info(
             { partition: key, hw: entry.hw, pending: entry.pending },
@@ -352,7 +366,7 @@ export class Pipeline {
     metrics.bytesConsumed.inc({ pipeline: this.name, topic }, bytes);
     let lane: PartitionLane;
     try {
-      lane = await this.laneFor(topic, partition);
+      lane = await this.laneFor(topic, partition, batch.highWatermark);
       await lane.accept(records);
     } catch (err) {
       // Records may have entered the lane: the process must not go on past them. Stopping

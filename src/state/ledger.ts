@@ -121,6 +121,11 @@ export class PartitionLedger {
     await this.write({ hw: this.entry.hw, pending: { ...p, deadLettersWritten: true } });
   }
 
+  /** Forgets the partition's history (the topic was deleted and created again). */
+  async reset(): Promise<void> {
+    await this.write({ hw: '-1', pending: null });
+  }
+
   /** The batch is durably inserted: move the high-water mark, clear the pending batch. */
   async complete(to: string): Promise<void> {
     await this.write({ hw: to, pending: null });

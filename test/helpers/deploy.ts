@@ -1,7 +1,7 @@
 // Helpers for the deployment-asset tests (test/integration/deploy.test.ts): reading the repo's
 // YAML, Compose-style variable interpolation, promtool, and a tiny Dockerfile emulator that runs
 // an image's build steps on this machine without a Docker engine.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -9,6 +9,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -139,6 +140,29 @@ export function run(
   };
 }
 
+/** Like run, without blocking the event loop (for children that talk to this process). */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd ?? repo,
+      env: childEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolvePromise({ status, output });
+    });
+  });
+}
+
 export function promtool(args: string[], cwd = repo): { status: number | null; output: string } {
   return run(ensureTool('promtool', 'prometheus'), args, { cwd });
 }
@@ -150,6 +174,7 @@ export function checkPromQL(exprs: Record<string, string>): { ok: boolean; outpu
   const rules = Object.values(exprs).map((expr, i) => ({ record: `check:expr:e${i}`, expr }));
   writeFileSync(file, YAML.stringify({ groups: [{ name: 'check', rules }] }));
   const res = promtool(['check', 'rules', file]);
+  rmSync(dir, { recursive: true, force: true });
   const names = Object.keys(exprs);
   // Point failures at the caller's names rather than the generated record names.
   const output = res.output.replace(/check:expr:e(\d+)/g, (_, i: string) => names[Number(i)] ?? i);
