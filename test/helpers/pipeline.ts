@@ -30,7 +30,10 @@ export async function pipelineFixture(opts: {
   /** Extra options of the pipeline (e.g. event_time_field) and of the agent (e.g. telemetry). */
   pipeline?: Record<string, unknown>;
   agent?: Record<string, unknown>;
-  /** A ReplicatedMergeTree table (drops replayed blocks) instead of a plain MergeTree. */
+  /**
+   * A ReplicatedMergeTree table (default): it drops replayed blocks, so the pipeline runs
+   * exactly-once; false gives a plain MergeTree (at-least-once on ClickHouse 18.16).
+   */
   replicated?: boolean;
   /** Extra options of sink.clickhouse (e.g. exactly_once). */
   sink?: Record<string, unknown>;
@@ -54,7 +57,7 @@ export async function pipelineFixture(opts: {
     query: `CREATE TABLE ${table} (
       event_id String, user_id String, amount Float64, currency String, status String,
       created_at DateTime, items String, src_partition Int32, src_offset String
-    ) ENGINE = ${opts.replicated ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}', '{replica}')` : 'MergeTree'} ORDER BY (event_id)`,
+    ) ENGINE = ${(opts.replicated ?? true) ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}', '{replica}')` : 'MergeTree'} ORDER BY (event_id)`,
   });
   const config = (httpPort: number) => ({
     agent: {

@@ -56,7 +56,7 @@ describe('exactly-once into ClickHouse', () => {
   });
 
   it('refuses to start in required mode on a table that keeps replays, saying what to change', async () => {
-    const f = await pipelineFixture({ sink: { exactly_once: 'required' } });
+    const f = await pipelineFixture({ replicated: false, sink: { exactly_once: 'required' } });
     try {
       const r = await weirOnce(['validate', '-c', f.configPath]);
       assert.notEqual(r.code, 0);
@@ -68,7 +68,7 @@ describe('exactly-once into ClickHouse', () => {
   });
 
   it('runs at-least-once with a warning and weir_exactly_once 0 in preferred mode', async () => {
-    const f = await pipelineFixture({});
+    const f = await pipelineFixture({ replicated: false });
     const agent = runWeir(['run', '-c', f.configPath]);
     try {
       await waitUntil(
