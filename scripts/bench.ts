@@ -35,6 +35,10 @@ import {
   log,
 } from './bench/stack.ts';
 
+/** Between contenders: ClickHouse merges the previous one's parts, Kafka settles its groups. */
+const SETTLE_MS = 3000;
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
+
 interface RunResult {
   unique: number;
   raw?: ContenderResult;
@@ -92,14 +96,16 @@ async function oneRun(o: BenchOptions, run: number): Promise<RunResult> {
       result.raw = await runRaw(admin, b);
       log(`run ${run}: raw ${Math.round(result.raw.eps)} events/s`);
     }
-    const weirRun = async (delivery: 'exactly_once' | 'at_least_once') =>
-      runWeir(admin, ch, cleanup, b, {
+    const weirRun = async (delivery: 'exactly_once' | 'at_least_once') => {
+      await settle();
+      return runWeir(admin, ch, cleanup, b, {
         delivery,
         maxRows: o.maxRows,
         port: await freePort(),
         cpuProfDir: o.cpuProf,
         runLabel: `${run}-${id}`,
       });
+    };
     result.weir = await weirRun('exactly_once');
     log(
       `run ${run}: weir exactly-once ${Math.round(result.weir.eps)} events/s, ${result.weir.rows} rows (${result.weir.uniqueOk ? 'exact' : 'WRONG'}), ${round(result.weir.cpuCores, 2)} cores, ${round(result.weir.peakRssMb)} MiB`,
@@ -107,6 +113,7 @@ async function oneRun(o: BenchOptions, run: number): Promise<RunResult> {
     if (o.kafkaEngine) {
       const consumers = o.kafkaEngineConsumers ?? Math.min(o.partitions, machine().nproc);
       try {
+        await settle();
         result.kafkaEngine = await runKafkaEngine(admin, ch, cleanup, b, consumers);
         log(`run ${run}: kafka engine ${Math.round(result.kafkaEngine.eps)} events/s`);
       } catch (err) {
@@ -121,6 +128,7 @@ async function oneRun(o: BenchOptions, run: number): Promise<RunResult> {
       );
     }
     if (o.latency) {
+      await settle();
       result.latency = await runLatency(admin, ch, cleanup, {
         id,
         partitions: o.partitions,
@@ -186,6 +194,12 @@ function summarize(o: BenchOptions, runs: RunResult[], env: ReturnType<typeof ma
     raw_peak_rss_mb: o.raw ? m((r) => r.raw?.peakRssMb) : null,
     kafka_engine_consumers: o.kafkaEngine ? (runs[0]?.kafkaEngine?.consumers ?? null) : null,
     kafka_engine_clickhouse_cpu_cores: o.kafkaEngine ? m((r) => r.kafkaEngine?.cpuCores, 2) : null,
+    machine_busy_cores: {
+      raw: o.raw ? m((r) => r.raw?.machineCores, 2) : null,
+      weir: m((r) => r.weir.machineCores, 2),
+      kafka_engine: o.kafkaEngine ? m((r) => r.kafkaEngine?.machineCores, 2) : null,
+      weir_at_least_once: o.atLeastOnce ? m((r) => r.alo?.machineCores, 2) : null,
+    },
     weir_wall_seconds: m((r) => r.weir.wallSeconds, 1),
     per_run: {
       throughput_eps: list((r) => r.weir.eps),
@@ -218,6 +232,7 @@ async function main(): Promise<number> {
   } catch (err) {
     throw new Error(
       `the local stack is not reachable (${err instanceof Error ? err.message : String(err)}): start it with npm run stack -- up`,
+      { cause: err },
     );
   } finally {
     await admin.disconnect().catch(() => undefined);

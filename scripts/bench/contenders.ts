@@ -9,16 +9,9 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin } from 'kafkajs';
-import { CpuMeter, peakRssMiB, pidFromFile } from './proc.ts';
+import { CpuMeter, MachineCpuMeter, peakRssMiB, pidFromFile } from './proc.ts';
 import { metricSum } from './stats.ts';
-import {
-  countRows,
-  deleteBuckets,
-  endpoints,
-  groupJoined,
-  until,
-  type Cleanup,
-} from './stack.ts';
+import { countRows, deleteBuckets, endpoints, groupJoined, until, type Cleanup } from './stack.ts';
 import { AgentChild, createWeirTable, weirConfig, type Delivery } from './weir.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -39,6 +32,8 @@ export interface ContenderResult {
   wallSeconds: number;
   cpuCores: number | null;
   peakRssMb: number | null;
+  /** Cores busy on the whole machine meanwhile (the contender, Kafka, ClickHouse, NATS, others). */
+  machineCores: number | null;
 }
 
 // ---------------------------------------------------------------- raw
@@ -74,9 +69,12 @@ export async function runRaw(admin: Admin, b: Backlog): Promise<ContenderResult>
     const alive = () => child.exitCode === null;
     const started = await groupJoined(admin, group, b.partitions, JOIN_TIMEOUT_MS, alive);
     const meter = new CpuMeter(child.pid!);
+    const machine = new MachineCpuMeter();
     meter.start();
+    machine.start();
     const r = await report;
     const cpuCores = meter.cores();
+    const machineCores = machine.cores();
     const peakRssMb = peakRssMiB(child.pid!);
     const seconds = (r.done_at - started) / 1000;
     return {
@@ -85,6 +83,7 @@ export async function runRaw(admin: Admin, b: Backlog): Promise<ContenderResult>
       wallSeconds: (r.done_at - t0) / 1000,
       cpuCores,
       peakRssMb,
+      machineCores,
     };
   } finally {
     child.kill('SIGTERM');
@@ -135,7 +134,7 @@ export async function runWeir(
   };
   await createWeirTable(ch, table, o.delivery);
   cleanup.add(`drop ${table}`, () => ch.command({ query: `DROP TABLE IF EXISTS ${table}` }));
-  cleanup.add(`delete group ${group}`, () => admin.deleteGroups([group]));
+  cleanup.add(`delete group ${group}`, () => admin.deleteGroups([group]).catch(() => undefined));
   cleanup.add('delete buckets', () => deleteBuckets([spec.dedupBucket, spec.ledgerBucket]));
   const t0 = Date.now();
   const agent = new AgentChild(weirConfig(spec), o.port, {
@@ -147,10 +146,12 @@ export async function runWeir(
     try {
       started = await groupJoined(admin, group, b.partitions, JOIN_TIMEOUT_MS, alive);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nagent output:\n${agent.tail()}`);
+      throw new Error(`${(err as Error).message}\nagent output:\n${agent.tail()}`, { cause: err });
     }
     const meter = new CpuMeter(agent.pid);
+    const machine = new MachineCpuMeter();
     meter.start();
+    machine.start();
     const done = await until(
       `weir ${tag}: ${b.unique} rows in ${table}`,
       async () => (await countRows(ch, table)) >= b.unique,
@@ -161,6 +162,7 @@ export async function runWeir(
       throw new Error(`${(err as Error).message}\nagent output:\n${agent.tail()}`);
     });
     const cpuCores = meter.cores();
+    const machineCores = machine.cores();
     const peakRssMb = peakRssMiB(agent.pid);
     const text = await agent.metrics();
     const keys = metricSum(text, 'weir_dedup_index_keys');
@@ -177,6 +179,7 @@ export async function runWeir(
       wallSeconds: (done - t0) / 1000,
       cpuCores,
       peakRssMb,
+      machineCores,
       rows,
       uniqueOk: rows === b.unique,
       exactlyOnce,
@@ -226,7 +229,7 @@ export async function runKafkaEngine(
     topic: b.topic,
     partitions: lows.map((p) => ({ partition: p.partition, offset: p.low })),
   });
-  cleanup.add(`delete group ${group}`, () => admin.deleteGroups([group]));
+  cleanup.add(`delete group ${group}`, () => admin.deleteGroups([group]).catch(() => undefined));
   const stopEngine = async () => {
     await ch.command({ query: `DROP TABLE IF EXISTS ${view}` });
     await ch.command({ query: `DROP TABLE IF EXISTS ${queue}` });
@@ -256,13 +259,16 @@ export async function runKafkaEngine(
   });
   const started = await joined;
   const meter = chPid !== undefined ? new CpuMeter(chPid) : undefined;
+  const machine = new MachineCpuMeter();
   meter?.start();
+  machine.start();
   const done = await until(
     `kafka engine: ${b.events} rows in ${target}`,
     async () => (await countRows(ch, target)) >= b.events,
     600_000,
   );
   const cpuCores = meter?.cores() ?? null;
+  const machineCores = machine.cores();
   await stopEngine();
   const rows = await countRows(ch, target);
   const seconds = (done - started) / 1000;
@@ -272,6 +278,7 @@ export async function runKafkaEngine(
     wallSeconds: (done - t0) / 1000,
     cpuCores,
     peakRssMb: null,
+    machineCores,
     rows,
     consumers,
   };

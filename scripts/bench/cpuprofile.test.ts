@@ -37,7 +37,10 @@ describe('cpuprofile summary', () => {
   });
 
   it('names areas by package, repository folder or node internals', () => {
-    assert.equal(areaOf('file:///a/node_modules/@clickhouse/client/dist/x.js'), '@clickhouse/client');
+    assert.equal(
+      areaOf('file:///a/node_modules/@clickhouse/client/dist/x.js'),
+      '@clickhouse/client',
+    );
     assert.equal(areaOf('file:///a/src/dedup/stage.ts'), 'src/dedup');
     assert.equal(areaOf('node:internal/streams/readable'), 'node:internal');
     assert.equal(areaOf(''), '(native / V8)');

@@ -12,14 +12,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin } from 'kafkajs';
 import { runGenerator } from '../../src/generate/index.ts';
 import { histogramQuantile, parseHistogram, quantileSorted } from './stats.ts';
-import {
-  countRows,
-  deleteBuckets,
-  endpoints,
-  groupJoined,
-  log,
-  type Cleanup,
-} from './stack.ts';
+import { countRows, deleteBuckets, endpoints, groupJoined, log, type Cleanup } from './stack.ts';
 import { AgentChild, createWeirTable, weirConfig } from './weir.ts';
 
 const POLL_MS = 100;
@@ -150,7 +143,7 @@ export async function runLatency(
   cleanup.add(`delete ${topic}`, () => admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }));
   await createWeirTable(ch, table, 'exactly_once');
   cleanup.add(`drop ${table}`, () => ch.command({ query: `DROP TABLE IF EXISTS ${table}` }));
-  cleanup.add(`delete group ${group}`, () => admin.deleteGroups([group]));
+  cleanup.add(`delete group ${group}`, () => admin.deleteGroups([group]).catch(() => undefined));
   cleanup.add('delete buckets', () => deleteBuckets([spec.dedupBucket, spec.ledgerBucket]));
   const agent = new AgentChild(weirConfig(spec), o.port);
   const poller = new VisibilityPoller(ch, table, o.partitions);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cpuSeconds, parseCpuSeconds, parseStatusMiB, peakRssMiB } from './proc.ts';
+import { cpuSeconds, parseCpuSeconds, parseStatusMiB, parseSystemCpu, peakRssMiB } from './proc.ts';
 
 describe('/proc readers', () => {
   it('reads utime + stime after a command name with spaces and parentheses', () => {
@@ -14,6 +14,11 @@ describe('/proc readers', () => {
     assert.equal(parseStatusMiB(status, 'VmHWM'), 200);
     assert.equal(parseStatusMiB(status, 'VmRSS'), 100);
     assert.throws(() => parseStatusMiB(status, 'VmSwap'));
+  });
+
+  it('reads the machine-wide busy and total CPU time', () => {
+    const stat = 'cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n';
+    assert.deepEqual(parseSystemCpu(stat, 100), { busy: 1.5, total: 10 });
   });
 
   it('measures this process', () => {

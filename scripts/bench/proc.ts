@@ -60,6 +60,35 @@ export class CpuMeter {
   }
 }
 
+/** Busy and total CPU seconds of the whole machine, from the first line of /proc/stat. */
+export function parseSystemCpu(stat: string, ticks = CLOCK_TICKS): { busy: number; total: number } {
+  const line = stat.slice(0, stat.indexOf('\n'));
+  const [label, ...fields] = line.trim().split(/\s+/);
+  if (label !== 'cpu') throw new Error(`unexpected /proc/stat line: ${line.slice(0, 80)}`);
+  // user nice system idle iowait irq softirq steal (guest time is already in user).
+  const v = fields.slice(0, 8).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return { busy: (total - idle) / ticks, total: total / ticks };
+}
+
+/** Cores the whole machine was busy between `start()` and `cores()`: every process, not one. */
+export class MachineCpuMeter {
+  private busy0 = 0;
+  private t0 = 0;
+
+  start(): void {
+    this.busy0 = parseSystemCpu(readFileSync('/proc/stat', 'utf8')).busy;
+    this.t0 = performance.now();
+  }
+
+  cores(): number | null {
+    const seconds = (performance.now() - this.t0) / 1000;
+    if (!(seconds > 0)) return null;
+    return (parseSystemCpu(readFileSync('/proc/stat', 'utf8')).busy - this.busy0) / seconds;
+  }
+}
+
 /** The pid of a process found by a pid file, if it is running. */
 export function pidFromFile(path: string): number | undefined {
   try {

@@ -62,20 +62,20 @@ export function hash64(text: string, out: Hash64, seed = 0): Hash64 {
     h4 = (Math.imul(h4, 5) + 0x32ac3b17) | 0;
   }
 
-  // Tail: up to seven code units, packed the same way.
+  // Tail: up to seven code units, packed the same way. (No helper closure here: one made per call
+  // costs more than the whole hash, notably under tsx, which names every function it creates.)
   let k1 = 0;
   let k2 = 0;
   let k3 = 0;
   let k4 = 0;
   const rest = len - i;
-  const unit = (n: number) => text.charCodeAt(i + n);
-  if (rest >= 7) k4 = unit(6);
-  if (rest >= 6) k3 |= unit(5) << 16;
-  if (rest >= 5) k3 |= unit(4);
-  if (rest >= 4) k2 |= unit(3) << 16;
-  if (rest >= 3) k2 |= unit(2);
-  if (rest >= 2) k1 |= unit(1) << 16;
-  if (rest >= 1) k1 |= unit(0);
+  if (rest >= 7) k4 = text.charCodeAt(i + 6);
+  if (rest >= 6) k3 |= text.charCodeAt(i + 5) << 16;
+  if (rest >= 5) k3 |= text.charCodeAt(i + 4);
+  if (rest >= 4) k2 |= text.charCodeAt(i + 3) << 16;
+  if (rest >= 3) k2 |= text.charCodeAt(i + 2);
+  if (rest >= 2) k1 |= text.charCodeAt(i + 1) << 16;
+  if (rest >= 1) k1 |= text.charCodeAt(i);
   if (rest > 6) {
     k4 = Math.imul(rotl(Math.imul(k4, C4), 18), C1);
     h4 ^= k4;

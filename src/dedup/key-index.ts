@@ -5,7 +5,9 @@
 //
 //   [hash hi, hash lo, offset low 32 bits, (offset high 16 bits << 16) | stream, time (s)]
 //
-// Time 0 marks an empty slot. An entry is alive while the newest time seen on its stream (the
+// A key's home slot is `floor(hash hi × capacity / 2^32)` rather than a modulo: homes then follow
+// the order of the hashes, so a resize walks the old table and fills the new one front to back
+// (sequential memory access instead of a cache miss per key). Time 0 marks an empty slot. An entry is alive while the newest time seen on its stream (the
 // watermark; "now" for arrival time) is less than `window` seconds past the entry's time. Expired
 // entries are treated as absent at once and removed lazily: a sweep cursor visits a few slots per
 // insert (backward-shift deletion, so no tombstones), and a resize keeps only live entries. No
@@ -25,6 +27,9 @@ const OFFSET_LIMIT = 2 ** 48;
 
 export type TimeBase = 'event' | 'arrival';
 
+/** The home slot of a hash: `scale` is capacity / 2^32, so the result is below the capacity. */
+const home = (hi: number, scale: number): number => Math.floor(hi * scale);
+
 /** What a probe found: the slot of the key (live or expired), or where it would go. */
 export interface Probe {
   slot: number;
@@ -34,6 +39,8 @@ export interface Probe {
 export class KeyIndex {
   private slots: Uint32Array;
   private capacity: number;
+  /** capacity / 2^32: maps a 32-bit hash to its home slot. */
+  private scale: number;
   /** Occupied slots: live entries plus expired ones not yet swept. */
   private occupied = 0;
   private cursor = 0;
@@ -54,6 +61,7 @@ export class KeyIndex {
   ) {
     if (!(windowSec >= 1)) throw new RangeError(`window must be at least 1 s, got ${windowSec}`);
     this.capacity = Math.max(MIN_CAPACITY, Math.ceil(initialCapacity));
+    this.scale = this.capacity / 2 ** 32;
     this.slots = new Uint32Array(this.capacity * SLOT_WORDS);
   }
 
@@ -133,7 +141,7 @@ export class KeyIndex {
   probe(hi: number, lo: number, out: Probe): Probe {
     const s = this.slots;
     const cap = this.capacity;
-    let i = hi % cap;
+    let i = home(hi, this.scale);
     for (;;) {
       const b = i * SLOT_WORDS;
       if (s[b + 4] === 0) {
@@ -238,13 +246,21 @@ export class KeyIndex {
   sweep(steps: number): number {
     let removed = 0;
     const cap = this.capacity;
+    const perStream = this.timeBase === 'event' && !this.sharedWatermark;
+    const { watermark, retired, nowSec, windowSec } = this;
     let i = this.cursor;
     for (let n = 0; n < steps && this.occupied > 0; n++) {
-      if (this.slots[i * SLOT_WORDS + 4] !== 0 && !this.isAlive(i)) {
-        // The slot now holds the next entry of the run (if any): look at it again.
-        this.remove(i);
-        removed++;
-        continue;
+      // isAlive, inlined: this runs for several slots per record.
+      const b = i * SLOT_WORDS;
+      const t = this.slots[b + 4]!;
+      if (t !== 0) {
+        const stream = this.slots[b + 3]! & 0xffff;
+        if (retired[stream] || (perStream ? watermark[stream]! : nowSec) - t >= windowSec) {
+          // The slot now holds the next entry of the run (if any): look at it again.
+          this.remove(i);
+          removed++;
+          continue;
+        }
       }
       i = i + 1 === cap ? 0 : i + 1;
     }
@@ -264,8 +280,8 @@ export class KeyIndex {
       j = j + 1 === cap ? 0 : j + 1;
       const b = j * SLOT_WORDS;
       if (s[b + 4] === 0) break;
-      const home = s[b]! % cap;
-      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      const h = home(s[b]!, this.scale);
+      const stays = hole <= j ? hole < h && h <= j : hole < h || h <= j;
       if (stays) continue;
       s.copyWithin(hole * SLOT_WORDS, b, b + SLOT_WORDS);
       hole = j;
@@ -276,28 +292,36 @@ export class KeyIndex {
 
   private liveCount(): number {
     let n = 0;
-    for (let i = 0; i < this.capacity; i++)
-      if (this.slots[i * SLOT_WORDS + 4] !== 0 && this.isAlive(i)) n++;
+    const s = this.slots;
+    const alive = this.aliveTest();
+    for (let b = 0; b < s.length; b += SLOT_WORDS) if (s[b + 4] !== 0 && alive(s, b)) n++;
     return n;
   }
 
   /** Rehashes the live entries into a table sized for `keys` at `load`. */
   private resize(keys: number, load = RESIZE_LOAD): void {
     const old = this.slots;
-    const oldCap = this.capacity;
     const cap = Math.max(MIN_CAPACITY, Math.ceil(keys / load));
+    const scale = cap / 2 ** 32;
     const s = new Uint32Array(cap * SLOT_WORDS);
+    const alive = this.aliveTest();
     let occupied = 0;
-    for (let i = 0; i < oldCap; i++) {
-      const b = i * SLOT_WORDS;
-      if (old[b + 4] === 0 || !this.isAliveIn(old, b)) continue;
-      let j = old[b]! % cap;
+    for (let b = 0; b < old.length; b += SLOT_WORDS) {
+      if (old[b + 4] === 0 || !alive(old, b)) continue;
+      let j = home(old[b]!, scale);
       while (s[j * SLOT_WORDS + 4] !== 0) j = j + 1 === cap ? 0 : j + 1;
-      s.set(old.subarray(b, b + SLOT_WORDS), j * SLOT_WORDS);
+      // Word by word: a subarray per entry would allocate an object for each of millions of keys.
+      const d = j * SLOT_WORDS;
+      s[d] = old[b]!;
+      s[d + 1] = old[b + 1]!;
+      s[d + 2] = old[b + 2]!;
+      s[d + 3] = old[b + 3]!;
+      s[d + 4] = old[b + 4]!;
       occupied++;
     }
     this.slots = s;
     this.capacity = cap;
+    this.scale = scale;
     this.occupied = occupied;
     this.cursor = 0;
   }
@@ -306,6 +330,20 @@ export class KeyIndex {
     const stream = s[b + 3]! & 0xffff;
     if (this.retired[stream]) return false;
     return this.watermarkOf(stream) - s[b + 4]! < this.windowSec;
+  }
+
+  /**
+   * `isAliveIn` for a whole-table pass, with the time base decided once: the loops that visit
+   * every slot (resize, live count) call it per entry.
+   */
+  private aliveTest(): (s: Uint32Array, b: number) => boolean {
+    const { watermark, retired, nowSec, windowSec } = this;
+    if (this.timeBase === 'event' && !this.sharedWatermark)
+      return (s, b) => {
+        const stream = s[b + 3]! & 0xffff;
+        return retired[stream] === 0 && watermark[stream]! - s[b + 4]! < windowSec;
+      };
+    return (s, b) => retired[s[b + 3]! & 0xffff] === 0 && nowSec - s[b + 4]! < windowSec;
   }
 
   // ---------------------------------------------------------------- snapshots

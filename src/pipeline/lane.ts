@@ -135,7 +135,13 @@ export class PartitionLane {
     if (this.discarded) return;
     // After a rebalance that kept this partition, Kafka redelivers from the committed offset;
     // records already in the lane are on their way and must not be taken twice.
-    const fresh = records.filter((r) => BigInt(r.offset) > this.lastAccepted);
+    // Records come in offset order: when the first is fresh, all are (no BigInt per record).
+    const first = records[0];
+    if (first === undefined) return;
+    const fresh =
+      BigInt(first.offset) > this.lastAccepted
+        ? records
+        : records.filter((r) => BigInt(r.offset) > this.lastAccepted);
     if (fresh.length === 0) return;
     if (this.replayTo !== undefined) {
       // Cut the batch that was pending at the crash over exactly the same range, so it carries

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { preview } from './encode-context.ts';
+import { jsonString, preview } from './encode-context.ts';
 import { enc, rejects } from './testing.ts';
 
 test('bad values are previewed briefly', () => {
@@ -16,4 +16,25 @@ test('bad values are previewed briefly', () => {
   } catch (err) {
     assert.ok((err as Error).message.length < 150);
   }
+});
+
+describe('jsonString', () => {
+  it('gives exactly what JSON.stringify gives', () => {
+    const samples = [
+      '',
+      'plain',
+      'e3b0c442-98fc-1c14-9afb-f4c8996fb924',
+      'quote " inside',
+      'back\\slash',
+      'tab\tand\nnewline',
+      '\u0000\u001f',
+      'ünïcödé €',
+      '\u2028\u2029',
+      'lone \ud800 surrogate',
+      'pair 😀',
+      'x'.repeat(100) + '"',
+      'y'.repeat(64),
+    ];
+    for (const s of samples) assert.equal(jsonString(s), JSON.stringify(s), JSON.stringify(s));
+  });
 });

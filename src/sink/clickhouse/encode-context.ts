@@ -72,6 +72,21 @@ export function failer(
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * The JSON text of a string: quoted as it is when nothing in it needs escaping (quote, backslash,
+ * control characters, lone surrogates), which is the common case and about twice as fast as
+ * JSON.stringify for short values; JSON.stringify otherwise. Strings are most of a row's values.
+ */
+export function jsonString(v: string): string {
+  if (v.length > 64) return JSON.stringify(v);
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff))
+      return JSON.stringify(v);
+  }
+  return `"${v}"`;
+}
+
 /** JSON text of a value, or undefined when it has none (bigint, cycles). */
 export function jsonText(v: unknown): string | undefined {
   try {

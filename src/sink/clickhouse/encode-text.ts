@@ -2,7 +2,14 @@
 import { isIP, isIPv4 } from 'node:net';
 import type { FieldType } from '../../core/fields.ts';
 import type { ChType } from './types.ts';
-import { failer, isPlainObject, jsonText, type Ctx, type Encoder } from './encode-context.ts';
+import {
+  failer,
+  isPlainObject,
+  jsonString,
+  jsonText,
+  type Ctx,
+  type Encoder,
+} from './encode-context.ts';
 
 export function stringEncoder(t: ChType, ft: FieldType, ctx: Ctx): Encoder {
   const fail = failer(ctx, t);
@@ -17,11 +24,11 @@ export function stringEncoder(t: ChType, ft: FieldType, ctx: Ctx): Encoder {
   }
   if (ft.kind === 'string' || ft.kind === 'uuid') {
     return (v) =>
-      typeof v === 'string' ? JSON.stringify(v) : fail(v, 'type_mismatch', 'expected a string');
+      typeof v === 'string' ? jsonString(v) : fail(v, 'type_mismatch', 'expected a string');
   }
   // Untyped values: strings as they are, anything else as its JSON text.
   return (v) => {
-    if (typeof v === 'string') return JSON.stringify(v);
+    if (typeof v === 'string') return jsonString(v);
     const text = v === null || v === undefined ? undefined : jsonText(v);
     return text === undefined
       ? fail(v, 'type_mismatch', 'expected a string or a JSON value')
@@ -38,7 +45,7 @@ export function fixedStringEncoder(t: Extract<ChType, { kind: 'FixedString' }>, 
     if (v.length > n || (v.length * 3 > n && Buffer.byteLength(v) > n)) {
       return fail(v, 'out_of_range', `longer than ${n} bytes`);
     }
-    return JSON.stringify(v);
+    return jsonString(v);
   };
 }
 

@@ -158,7 +158,7 @@ export class ClickHouseSink {
     return { ...s, ...this.cfg.settings };
   }
 
-  private async insertOnce(body: string, token: string | undefined): Promise<void> {
+  private async insertOnce(body: Buffer, token: string | undefined): Promise<void> {
     const settings = this.settings();
     // Where the server has it, the token makes a replayed batch a no-op; older Replicated tables
     // drop a repeated block by its content hash, which a deterministic replay reproduces.
@@ -166,7 +166,7 @@ export class ClickHouseSink {
       settings.insert_deduplication_token = token;
     const result = await this.client.exec({
       query: `INSERT INTO ${quoteId(this.cfg.database)}.${quoteId(this.cfg.table)} FORMAT JSONEachRow`,
-      values: Readable.from([Buffer.from(body)]),
+      values: Readable.from([body]),
       clickhouse_settings: settings,
       abort_signal: this.abort.signal,
     });
@@ -197,7 +197,8 @@ export class ClickHouseSink {
     const labels = { pipeline, table: this.table };
     const lines =
       from === 0 && to === batch.lines.length ? batch.lines : batch.lines.slice(from, to);
-    const body = lines.join('');
+    // Encoded once: retries resend the same bytes, and the metrics read its length.
+    const body = Buffer.from(lines.join(''));
     for (let attempt = 0; ; attempt++) {
       if (this.stopped)
         throw new SinkStoppedError('the sink was stopped before the batch was inserted');
@@ -209,7 +210,7 @@ export class ClickHouseSink {
         metrics.batchesInserted.inc(labels);
         metrics.rowsInserted.inc(labels, lines.length);
         metrics.batchRows.observe(labels, lines.length);
-        metrics.batchBytes.observe(labels, Buffer.byteLength(body));
+        metrics.batchBytes.observe(labels, body.length);
         metrics.lastInsert.set(labels, Date.now() / 1000);
         if (this.failing) logger.info({ table: this.table }, 'ClickHouse inserts succeed again');
         this.failing = false;
