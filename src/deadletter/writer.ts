@@ -45,7 +45,8 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
     kafka: Kafka,
     private readonly topic: string,
     private readonly pipeline: string,
-    private readonly metrics: Metrics,
+    /** Counts what was written; the dedup side topic shares this writer without counting. */
+    private readonly metrics?: Metrics,
   ) {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   }
@@ -61,8 +62,13 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
       compression: CompressionTypes.None,
       messages: letters.map((l) => toMessage(this.pipeline, l)),
     });
-    for (const l of letters)
-      this.metrics.deadLettered.inc({ pipeline: this.pipeline, stage: l.stage, reason: l.reason });
+    if (this.metrics)
+      for (const l of letters)
+        this.metrics.deadLettered.inc({
+          pipeline: this.pipeline,
+          stage: l.stage,
+          reason: l.reason,
+        });
   }
 
   async close(): Promise<void> {
