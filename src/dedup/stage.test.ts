@@ -299,6 +299,29 @@ describe('dedup stage: durability and replay', () => {
     ]);
   });
 
+  it('decides nothing until every owned partition is loaded: a duplicate may be in another', async () => {
+    const store = new MemoryKeyedStore();
+    const a = setup({}, { store });
+    await run(a.stage, [rec({ id: 'x' }, { partition: 0, offset: 1 })]);
+    await a.stage.checkpoint();
+    // Restart: partition 0's state loads slowly, partition 1's at once.
+    let release = (): void => undefined;
+    store.loadGate.set('events/0', new Promise<void>((r) => (release = r)));
+    const b = setup({}, { store, clock: a.clock });
+    const zero = b.stage.onAssign('events', 0);
+    await b.stage.onAssign('events', 1);
+    let decided = false;
+    const pending = run(b.stage, [rec({ id: 'x' }, { partition: 1, offset: 7 })]).then((r) => {
+      decided = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(decided, false, 'partition 1 waited for partition 0');
+    release();
+    await zero;
+    assert.deepEqual((await pending).dropped, ['x@7:duplicate']);
+  });
+
   it('retries a failing store and stops committing after a permanent failure', async () => {
     const { stage, store } = setup();
     await run(stage, [rec({ id: 'a' })]);

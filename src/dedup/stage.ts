@@ -253,14 +253,17 @@ export class DedupStage implements Stage {
 
   async process(batch: Envelope[]): Promise<StageOutput> {
     if (this.broken) throw this.broken;
-    // Wait for the rebuild of every partition in the batch (normally one, already loaded).
+    // The batch's partitions are registered (their rebuild starts if it has not)...
     let last: PartitionState | undefined;
     for (const env of batch) {
       const { topic, partition } = env.source;
       if (last && last.topic === topic && last.partition === partition) continue;
       last = this.stateFor(topic, partition);
-      if (!last.loaded) await last.ready;
     }
+    // ...and nothing is decided until every partition this agent owns is loaded: one index serves
+    // them all, and the first copy of a key may sit in another partition's state. Deciding early
+    // would let a replayed duplicate pass because its original was not loaded yet.
+    for (const st of this.partitions.values()) if (!st.loaded) await st.ready;
     return this.s.mode === 'global' ? this.processGlobal(batch) : this.processKeyed(batch);
   }
 

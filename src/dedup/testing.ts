@@ -18,6 +18,8 @@ export class MemoryKeyedStore implements KeyedStore {
   appends = 0;
   /** Set to make the next calls fail with this error. */
   failWith: Error | undefined;
+  /** Per "topic/partition": a promise that load() waits for before answering (a slow rebuild). */
+  readonly loadGate = new Map<string, Promise<void>>();
 
   constructor(maxEntryBytes = 1_000_000) {
     this.maxEntryBytes = maxEntryBytes;
@@ -39,8 +41,9 @@ export class MemoryKeyedStore implements KeyedStore {
     };
   }
 
-  load(topic: string, partition: number): Promise<LoadedPartition> {
-    if (this.failWith) return Promise.reject(this.failWith);
+  async load(topic: string, partition: number): Promise<LoadedPartition> {
+    await this.loadGate.get(`${topic}/${partition}`);
+    if (this.failWith) throw this.failWith;
     const snap = this.current.get(`${topic}/${partition}`);
     const l = this.list(topic, partition);
     const entries = l
@@ -49,7 +52,7 @@ export class MemoryKeyedStore implements KeyedStore {
     const deltas = l.filter((e) => e.kind === 'd');
     const k = `${topic}/${partition}`;
     this.covered.set(k, Math.max(this.covered.get(k) ?? 0, ...deltas.map((e) => e.seq)));
-    return Promise.resolve({ entries, deltas: deltas.length });
+    return { entries, deltas: deltas.length };
   }
 
   append(topic: string, partition: number, entries: Uint8Array[]): Promise<void> {
