@@ -25,6 +25,7 @@ export interface LatencyOptions {
   dupRate: number;
   seed: number;
   port: number;
+  nodeFlags?: readonly string[];
 }
 
 export interface LatencyResult {
@@ -135,17 +136,18 @@ export async function runLatency(
     maxDelayMs: 1000,
     dedupBucket: `weir_bench_dedup_${suffix}`,
     ledgerBucket: `weir_bench_ledger_${suffix}`,
+    kafkaMetadata: true,
   };
   await admin.createTopics({
     topics: [{ topic, numPartitions: o.partitions }],
     waitForLeaders: true,
   });
   cleanup.add(`delete ${topic}`, () => admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }));
-  await createWeirTable(ch, table, 'exactly_once');
+  await createWeirTable(ch, table, 'exactly_once', true);
   cleanup.add(`drop ${table}`, () => ch.command({ query: `DROP TABLE IF EXISTS ${table}` }));
   cleanup.add(`delete group ${group}`, () => admin.deleteGroups([group]).catch(() => undefined));
   cleanup.add('delete buckets', () => deleteBuckets([spec.dedupBucket, spec.ledgerBucket]));
-  const agent = new AgentChild(weirConfig(spec), o.port);
+  const agent = new AgentChild(weirConfig(spec), o.port, { nodeFlags: o.nodeFlags });
   const poller = new VisibilityPoller(ch, table, o.partitions);
   try {
     await groupJoined(admin, group, o.partitions, 120_000, () => agent.alive).catch(

@@ -18,12 +18,15 @@ describe('parseBenchArgs', () => {
       '--no-latency',
       '--cpu-prof',
       '/tmp/p',
+      '--node-flags',
+      '--max-semi-space-size=64  --trace-gc',
     ]);
     assert.equal(o.events, 200_000);
     assert.equal(o.dupRate, 0.25);
     assert.equal(o.partitions, 8);
     assert.equal(o.latency, false);
     assert.equal(o.cpuProf, '/tmp/p');
+    assert.deepEqual(o.nodeFlags, ['--max-semi-space-size=64', '--trace-gc']);
   });
 
   it('says what is wrong', () => {
@@ -31,5 +34,6 @@ describe('parseBenchArgs', () => {
     assert.throws(() => parseBenchArgs(['--events', '1.5']), /whole number/);
     assert.throws(() => parseBenchArgs(['--dup-rate', '2']), /from 0 to 0.9/);
     assert.throws(() => parseBenchArgs(['--evnets', '5']), /unknown option --evnets/);
+    assert.throws(() => parseBenchArgs(['--node-flags', 'x']), /each starting with --/);
   });
 });

@@ -24,6 +24,8 @@ export interface BenchOptions {
   latency: boolean;
   /** Write a V8 CPU profile of every throughput run of the agent into this folder. */
   cpuProf: string | undefined;
+  /** Extra flags for the agent's node process, e.g. --max-semi-space-size=64. */
+  nodeFlags: string[];
   /** Keep topics, tables and buckets for inspection. */
   keep: boolean;
   seed: number;
@@ -43,6 +45,7 @@ export const defaults: BenchOptions = {
   raw: true,
   latency: true,
   cpuProf: undefined,
+  nodeFlags: [],
   keep: false,
   seed: 1,
 };
@@ -58,6 +61,7 @@ export const usage = `usage: npm run bench -- [options]
   --kafka-engine-consumers N   kafka_num_consumers (default: min(partitions, CPU cores))
   --no-at-least-once | --no-kafka-engine | --no-raw | --no-latency   skip a measurement
   --cpu-prof DIR          V8 CPU profiles of the agent's throughput runs into DIR
+  --node-flags "F…"       extra node flags for the agent, e.g. "--max-semi-space-size=64"
   --seed S                generator seed (default ${defaults.seed})
   --keep                  keep topics, tables and NATS buckets`;
 
@@ -117,6 +121,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         break;
       case '--cpu-prof':
         o.cpuProf = value();
+        break;
+      case '--node-flags':
+        o.nodeFlags = value().split(/\s+/).filter(Boolean);
+        if (o.nodeFlags.some((f) => !f.startsWith('--')))
+          throw new Error(`--node-flags takes node options, each starting with --`);
         break;
       case '--seed':
         o.seed = num(0);

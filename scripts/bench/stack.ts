@@ -95,21 +95,36 @@ export async function groupLag(admin: Admin, group: string, topic: string): Prom
   return lag;
 }
 
-/** Polls `probe` every `everyMs` until it returns true; resolves with that moment (epoch ms). */
-export async function until(
+/**
+ * Polls the row count of a table every 100 ms until it reaches `target`; resolves with that
+ * moment (epoch ms). Fails when the count stops moving for `stallMs`, or the process exits.
+ */
+export async function rowsReach(
+  ch: ClickHouseClient,
+  table: string,
+  target: number,
   what: string,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 100,
-  alive: () => boolean = () => true,
+  { stallMs = 60_000, alive = () => true }: { stallMs?: number; alive?: () => boolean } = {},
 ): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return Date.now();
-    if (!alive()) throw new Error(`${what}: the process exited`);
-    await sleep(everyMs);
+  let last = -1;
+  let movedAt = Date.now();
+  for (;;) {
+    const rows = await countRows(ch, table);
+    if (rows >= target) return Date.now();
+    if (rows !== last) {
+      last = rows;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > stallMs)
+      throw new Error(`${what}: stuck at ${rows} of ${target} rows for ${stallMs / 1000} s`);
+    if (!alive()) throw new Error(`${what}: the process exited at ${rows} of ${target} rows`);
+    await sleep(100);
   }
-  throw new Error(`${what}: not done within ${Math.round(timeoutMs / 1000)} s`);
+}
+
+/** Connects to NATS once (throws when it is down). */
+export async function natsReachable(): Promise<void> {
+  const nc = await connect({ servers: endpoints.nats });
+  await nc.close();
 }
 
 export async function deleteBuckets(names: readonly string[]): Promise<void> {
@@ -131,8 +146,19 @@ export class Cleanup {
     this.steps.push({ what, fn });
   }
 
+  /** Runs every step; a failed one is tried once more after 10 s (a service restarting). */
   async run(): Promise<void> {
-    for (const { what, fn } of this.steps.splice(0).reverse()) {
+    const failed: { what: string; fn: () => Promise<unknown> }[] = [];
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step.fn();
+      } catch {
+        failed.push(step);
+      }
+    }
+    if (failed.length === 0) return;
+    await sleep(10_000);
+    for (const { what, fn } of failed) {
       try {
         await fn();
       } catch (err) {

@@ -24,31 +24,53 @@ export interface WeirSpec {
   maxDelayMs: number;
   dedupBucket: string;
   ledgerBucket: string;
+  /** Also store each record's Kafka partition, offset and timestamp (the latency run reads them). */
+  kafkaMetadata: boolean;
 }
 
-/**
- * The generated orders' fields (src/generate/orders.ts) plus the Kafka metadata a latency
- * measurement needs: the record's partition, offset and timestamp (when it was produced).
- */
+/** The generated orders' fields (src/generate/orders.ts), the nested items as JSON text. */
 const COLUMNS = `
   event_id String, user_id String, session_id String, amount Float64, currency String,
-  status String, country String, device String, items String, created_at DateTime,
-  kafka_partition UInt32, kafka_offset UInt64, kafka_ts UInt64`;
+  status String, country String, device String, items String, created_at DateTime`;
+
+/** When a record was produced, and where it is: what the latency measurement needs. */
+const METADATA_COLUMNS = 'kafka_partition UInt32, kafka_offset UInt64, kafka_ts UInt64';
 
 /** Creates the pipeline's table: Replicated for exactly-once (18.16 drops replayed blocks). */
 export async function createWeirTable(
   ch: ClickHouseClient,
   table: string,
   delivery: Delivery,
+  kafkaMetadata: boolean,
 ): Promise<void> {
   const engine =
     delivery === 'exactly_once'
       ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}', '{replica}')`
       : 'MergeTree';
+  const columns = kafkaMetadata ? `${COLUMNS}, ${METADATA_COLUMNS}` : COLUMNS;
   await ch.command({
-    query: `CREATE TABLE ${table} (${COLUMNS}) ENGINE = ${engine} ORDER BY event_id`,
+    query: `CREATE TABLE ${table} (${columns}) ENGINE = ${engine} ORDER BY event_id`,
   });
 }
+
+const eventFields = {
+  event_id: 'uuid',
+  user_id: 'string',
+  session_id: 'string',
+  amount: 'number',
+  currency: 'string',
+  status: 'string',
+  country: 'string',
+  device: 'string',
+  items: 'json',
+  created_at: { type: 'datetime', path: 'ts' },
+};
+
+const metadataFields = {
+  kafka_partition: { type: 'integer', from: 'partition' },
+  kafka_offset: { type: 'string', from: 'offset' },
+  kafka_ts: { type: 'datetime', from: 'timestamp' },
+};
 
 export function weirConfig(s: WeirSpec): unknown {
   return {
@@ -61,25 +83,11 @@ export function weirConfig(s: WeirSpec): unknown {
       {
         name: s.name,
         source: { brokers: [endpoints.kafka], topics: [s.topic], group_id: s.group },
-        schema: {
-          fields: {
-            event_id: 'uuid',
-            user_id: 'string',
-            session_id: 'string',
-            amount: 'number',
-            currency: 'string',
-            status: 'string',
-            country: 'string',
-            device: 'string',
-            items: 'json',
-            created_at: { type: 'datetime', path: 'ts' },
-            kafka_partition: { type: 'integer', from: 'partition' },
-            kafka_offset: { type: 'string', from: 'offset' },
-            kafka_ts: { type: 'datetime', from: 'timestamp' },
-          },
-        },
+        schema: { fields: s.kafkaMetadata ? { ...eventFields, ...metadataFields } : eventFields },
         // Offsets are read as text and times as epoch ms: the UInt64 columns want integers.
-        transforms: [{ convert: { kafka_offset: 'integer', kafka_ts: 'integer' } }],
+        transforms: s.kafkaMetadata
+          ? [{ convert: { kafka_offset: 'integer', kafka_ts: 'integer' } }]
+          : [],
         dedup: {
           key: 'event_id',
           window: '24h',
@@ -109,6 +117,8 @@ export interface AgentOptions {
    * thread's is the large one; tsx's module loader runs on a worker thread of its own).
    */
   cpuProfDir?: string;
+  /** Extra flags for node, e.g. --max-semi-space-size=64. */
+  nodeFlags?: readonly string[];
 }
 
 /** The `weir run` child process. */
@@ -130,7 +140,16 @@ export class AgentChild {
     this.port = port;
     this.child = spawn(
       process.execPath,
-      [...prof, '--import', 'tsx', join(repo, 'src/cli/weir.ts'), 'run', '-c', file],
+      [
+        ...(opts.nodeFlags ?? []),
+        ...prof,
+        '--import',
+        'tsx',
+        join(repo, 'src/cli/weir.ts'),
+        'run',
+        '-c',
+        file,
+      ],
       {
         cwd: repo,
         // Tracing off for throughput (an OTLP exporter without a collector only adds noise).

@@ -35,3 +35,17 @@ test('hash64 has no collisions over 500k UUIDs and its bits are balanced', () =>
   const ratio = ones / (2 * n);
   assert.ok(Math.abs(ratio - 0.5) < 0.01, `bit balance ${ratio}`);
 });
+
+test('hash64 is the first half of MurmurHash3 x86_128 over the UTF-16LE code units', () => {
+  // Reference values from the canonical algorithm over the UTF-16LE bytes. Persisted dedup state
+  // holds these hashes, so they must never change.
+  const reference: [string, string][] = [
+    ['', '0000000000000000'],
+    ['a', '033bb196ccef4fe1'],
+    ['abcdefg', '851fde5ef81a9aab'],
+    ['abcdefgh', '6c3576558df898a1'],
+    ['a734493e-67cc-40da-8063-7fea0fd0ddba', '3db74b2f2af73f7e'],
+    ['é€😀', '18beaa3be0a706a9'],
+  ];
+  for (const [text, hex] of reference) assert.equal(h(text), hex, JSON.stringify(text));
+});

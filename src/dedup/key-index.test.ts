@@ -97,4 +97,29 @@ describe('KeyIndex', () => {
     assert.equal(index.offsetOf(probe.slot), 7);
     assert.equal(index.size, 1);
   });
+
+  it('handles probe runs that wrap past the end of the table, through removals and resizes', () => {
+    const index = new KeyIndex(60, 'event');
+    const s = index.openStream();
+    index.advance(s, 1000);
+    // Hashes at the very top of the 32-bit range all have their home in the last slot, so their
+    // run wraps around to the start; a few keys near 0 share the start of the table with them.
+    const his = [
+      ...Array.from({ length: 40 }, (_, i) => 0xffff_ffff - i),
+      ...Array.from({ length: 10 }, (_, i) => i),
+    ];
+    his.forEach((hi, i) => index.put(hi, i, s, i, i % 2 === 0 ? 1000 : 1050, probe));
+    const found = (hi: number, lo: number) => {
+      index.probe(hi, lo, probe);
+      return probe.found && index.isAlive(probe.slot) && index.offsetOf(probe.slot) === lo;
+    };
+    his.forEach((hi, i) => assert.ok(found(hi, i), `key ${i} after inserting`));
+    index.advance(s, 1060); // the keys put at 1000 expire
+    index.sweep(10_000);
+    assert.equal(index.size, 25);
+    his.forEach((hi, i) => assert.equal(found(hi, i), i % 2 === 1, `key ${i} after the sweep`));
+    // Growing rehashes them all (in hash order) into a larger table.
+    for (let i = 0; i < 5000; i++) add(index, `g${i}`, s, 10_000 + i, 1060);
+    his.forEach((hi, i) => assert.equal(found(hi, i), i % 2 === 1, `key ${i} after growing`));
+  });
 });

@@ -5,13 +5,14 @@
 //
 //   [hash hi, hash lo, offset low 32 bits, (offset high 16 bits << 16) | stream, time (s)]
 //
-// A key's home slot is `floor(hash hi × capacity / 2^32)` rather than a modulo: homes then follow
-// the order of the hashes, so a resize walks the old table and fills the new one front to back
-// (sequential memory access instead of a cache miss per key). Time 0 marks an empty slot. An entry is alive while the newest time seen on its stream (the
-// watermark; "now" for arrival time) is less than `window` seconds past the entry's time. Expired
-// entries are treated as absent at once and removed lazily: a sweep cursor visits a few slots per
-// insert (backward-shift deletion, so no tombstones), and a resize keeps only live entries. No
-// operation ever scans the whole table except a resize or a snapshot of a partition.
+// A key's home slot is floor(hash hi × capacity / 2^32) rather than a modulo: homes follow the
+// order of the hashes, so a resize walks the old table and fills the new one front to back
+// (sequential memory access, not a cache miss per key). Time 0 marks an empty slot. An entry is
+// alive while the newest time seen on its stream (the watermark; "now" for arrival time) is less
+// than `window` seconds past the entry's time. Expired entries are treated as absent at once and
+// removed lazily: a sweep cursor visits a few slots per insert (backward-shift deletion, so no
+// tombstones), and a resize keeps only live entries. No operation ever scans the whole table
+// except a resize or a snapshot of a partition.
 
 export const SLOT_WORDS = 5;
 /** Stream ids fit in 16 bits; 0 is never used. */
