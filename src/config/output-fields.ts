@@ -105,6 +105,56 @@ export function outputFields(p: Pick<PipelineConfig, 'schema' | 'transforms'>): 
   );
 }
 
+/** One output field of a join: its name and where it comes from. */
+export interface JoinOutput {
+  name: string;
+  side: 'left' | 'right';
+  field: string;
+}
+
+type JoinShape = Pick<NonNullable<PipelineConfig['join']>, 'type' | 'fields' | 'right'>;
+
+/**
+ * What a join emits: `fields` as listed, or every left field then every right field. Right fields
+ * are nullable in a left join (an unmatched left event has none). Names that are missing on their
+ * side, or on both sides by default, are left out here and reported by the config rule.
+ */
+export function joinOutputs(join: JoinShape, left: readonly FieldInfo[]): JoinOutput[] {
+  const right = declaredFields(join.right.schema.fields);
+  if (join.fields)
+    return Object.entries(join.fields).map(([name, ref]) => {
+      const [side, field] = ref.split('.') as ['left' | 'right', string];
+      return { name, side, field };
+    });
+  return [
+    ...left.map((f) => ({ name: f.name, side: 'left' as const, field: f.name })),
+    ...right.map((f) => ({ name: f.name, side: 'right' as const, field: f.name })),
+  ];
+}
+
+export function joinFields(join: JoinShape, left: readonly FieldInfo[]): FieldInfo[] {
+  const right = declaredFields(join.right.schema.fields);
+  const out: FieldInfo[] = [];
+  for (const o of joinOutputs(join, left)) {
+    const f = (o.side === 'left' ? left : right).find((x) => x.name === o.field);
+    if (!f) continue;
+    out.push({
+      name: o.name,
+      type: f.type,
+      nullable: f.nullable || (o.side === 'right' && join.type === 'left'),
+    });
+  }
+  return out;
+}
+
+/** The fields as they reach the sink: after the transforms, and after the join if there is one. */
+export function sinkFields(
+  p: Pick<PipelineConfig, 'schema' | 'transforms'> & { join?: JoinShape | undefined },
+): FieldInfo[] {
+  const fields = outputFields(p);
+  return p.join ? joinFields(p.join, fields) : fields;
+}
+
 export function knownFieldsHint(name: string, fields: readonly FieldInfo[]): string {
   const names = fields.map((f) => f.name);
   const near =

@@ -1,5 +1,12 @@
 // Rules across a pipeline (transforms, sink columns, dead letters) and across pipelines.
-import { applyTransform, declaredFields, knownFieldsHint, outputFields } from './output-fields.ts';
+import {
+  applyTransform,
+  declaredFields,
+  joinOutputs,
+  knownFieldsHint,
+  outputFields,
+  sinkFields,
+} from './output-fields.ts';
 import { addProblem, type Ctx } from './rules.ts';
 import type { PipelineDraft } from './schema.ts';
 import { closest } from './suggest.ts';
@@ -12,13 +19,89 @@ import { isPlainObject } from './values.ts';
 export const pipelineRules = [
   { inputs: ['schema', 'transforms'], check: checkTransforms },
   {
-    inputs: ['schema', 'transforms', 'sink.clickhouse.columns', 'sink.clickhouse.create_table'],
+    inputs: [
+      'schema',
+      'transforms',
+      'join',
+      'sink.clickhouse.columns',
+      'sink.clickhouse.create_table',
+    ],
     check: checkSinkFields,
   },
   { inputs: ['name', 'source.topics', 'dead_letter'], check: checkDeadLetter },
-  { inputs: ['schema', 'transforms', 'event_time_field'], check: checkEventTimeField },
+  { inputs: ['schema', 'transforms', 'join', 'event_time_field'], check: checkEventTimeField },
   { inputs: ['schema', 'transforms', 'source.topics', 'dedup'], check: checkDedup },
+  { inputs: ['schema', 'transforms', 'source.topics', 'dead_letter', 'join'], check: checkJoin },
 ] as const;
+
+function checkJoin(p: PipelineDraft, ctx: Ctx): void {
+  const join = p.join;
+  if (!join) return;
+  const left = outputFields(p);
+  const right = declaredFields(join.right.schema.fields);
+  const sides = { left, right };
+  const keyFields = (key: typeof join.left.key) =>
+    typeof key === 'string' ? [key] : Array.isArray(key) ? key : [];
+  for (const side of ['left', 'right'] as const) {
+    const fields = sides[side];
+    const where = side === 'left' ? 'a field after the transforms' : 'a field of right.schema';
+    const key = join[side].key;
+    keyFields(key).forEach((name, i) => {
+      if (!fields.some((f) => f.name === name))
+        addProblem(
+          ctx,
+          typeof key === 'string' ? ['join', side, 'key'] : ['join', side, 'key', i],
+          `join ${side} key field "${name}" is not ${where}`,
+          { fix: knownFieldsHint(name, fields) },
+        );
+    });
+    const time = join[side].time;
+    const field = fields.find((f) => f.name === time);
+    if (!field)
+      addProblem(ctx, ['join', side, 'time'], `join ${side} time field "${time}" is not ${where}`, {
+        fix: knownFieldsHint(time, fields),
+      });
+    else if (field.type.kind !== 'datetime')
+      addProblem(
+        ctx,
+        ['join', side, 'time'],
+        `join ${side} time field "${time}" is a ${field.type.kind} field, not a datetime`,
+        { fix: 'name a datetime field (event time, epoch ms or ISO 8601)' },
+      );
+  }
+  if (p.source.topics.length !== 1)
+    addProblem(ctx, ['source', 'topics'], 'a join reads exactly one left topic', {
+      fix: 'list one topic in source.topics (the right topic goes in join.right.topic)',
+    });
+  if (p.source.topics.includes(join.right.topic))
+    addProblem(
+      ctx,
+      ['join', 'right', 'topic'],
+      `join right topic "${join.right.topic}" is also a source topic`,
+      {
+        fix: 'the right topic is read by the join; list only the left topics in source.topics',
+      },
+    );
+  if (join.fields) {
+    for (const o of joinOutputs(join, left)) {
+      if (!sides[o.side].some((f) => f.name === o.field))
+        addProblem(
+          ctx,
+          ['join', 'fields', o.name],
+          `join output "${o.name}" names ${o.side}.${o.field}, which does not exist`,
+          {
+            fix: knownFieldsHint(o.field, sides[o.side]),
+          },
+        );
+    }
+  } else {
+    const clash = right.filter((f) => left.some((l) => l.name === f.name)).map((f) => f.name);
+    if (clash.length > 0)
+      addProblem(ctx, ['join'], `both sides of the join have the field(s) ${clash.join(', ')}`, {
+        fix: `list the output fields in join.fields, e.g. { ${clash[0]}: left.${clash[0]}, right_${clash[0]}: right.${clash[0]} }`,
+      });
+  }
+}
 
 function checkDedup(p: PipelineDraft, ctx: Ctx): void {
   const dedup = p.dedup;
@@ -64,7 +147,7 @@ function checkDedup(p: PipelineDraft, ctx: Ctx): void {
 function checkEventTimeField(p: PipelineDraft, ctx: Ctx): void {
   const name = p.event_time_field;
   if (name === undefined) return;
-  const fields = outputFields(p);
+  const fields = sinkFields(p);
   const field = fields.find((f) => f.name === name);
   if (!field)
     addProblem(ctx, ['event_time_field'], `event_time_field "${name}" is not an output field`, {
@@ -121,7 +204,7 @@ function checkDeadLetter(p: PipelineDraft, ctx: Ctx): void {
 }
 
 function checkSinkFields(p: PipelineDraft, ctx: Ctx): void {
-  const fields = outputFields(p);
+  const fields = sinkFields(p);
   const sink = p.sink.clickhouse;
   const base = ['sink', 'clickhouse'];
   const byName = new Map(fields.map((f) => [f.name, f]));
@@ -179,6 +262,7 @@ function checkSinkFields(p: PipelineDraft, ctx: Ctx): void {
 export const consumerGroup = (pipeline: string) => `weir-${pipeline}`;
 export const deadLetterTopic = (pipeline: string) => `weir.${pipeline}.dlq`;
 export const dedupBucket = (pipeline: string) => `weir_dedup_${pipeline}`;
+export const joinBucket = (pipeline: string) => `weir_join_${pipeline}`;
 
 /** Fills the defaults that depend on the pipeline's name. */
 export function withDerivedDefaults(p: PipelineDraft) {
@@ -189,6 +273,10 @@ export function withDerivedDefaults(p: PipelineDraft) {
     dedup: p.dedup && {
       ...p.dedup,
       nats: { ...p.dedup.nats, bucket: p.dedup.nats.bucket ?? dedupBucket(p.name) },
+    },
+    join: p.join && {
+      ...p.join,
+      nats: { ...p.join.nats, bucket: p.join.nats.bucket ?? joinBucket(p.name) },
     },
   };
 }

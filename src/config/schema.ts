@@ -701,6 +701,138 @@ export const dedupSchema = z
     'Drops duplicate events: records whose key was accepted within the window. Runs after the transforms. Default: off.',
   );
 
+// ---------------------------------------------------------------- join
+
+/** A duration from 0 to 7 days, in whole milliseconds. */
+const joinDuration = (what: string) =>
+  z
+    .union([
+      z.number().int().describe('Milliseconds.'),
+      z.string().describe('A duration such as "500ms", "30s" or "10m".'),
+    ])
+    .meta({ hint: 'write a duration such as 30s or 10m, or a number of milliseconds' })
+    .superRefine((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined)
+        addProblem(ctx, [], `invalid duration "${String(v)}"`, {
+          fix: 'write a number with a unit: ms, s, m, h or d, e.g. 30s',
+        });
+      else if (ms < 0 || ms > 7 * 86_400_000)
+        addProblem(ctx, [], `${what} must be from 0 to 7d, got ${String(v)}`, {
+          fix: 'e.g. 30s or 10m',
+        });
+    })
+    .transform((v) => parseDuration(v)!);
+
+const joinKeySchema = z
+  .union([
+    fieldName.describe('One field.'),
+    z.array(fieldName).min(1).describe('Several fields; the key is their combination.'),
+    z
+      .strictObject({
+        expr: z.string().min(1).describe('Expression over the fields, e.g. lower(email).'),
+      })
+      .describe('A key computed by an expression.'),
+  ])
+  .meta({ hint: 'write a field name, a list of field names, or { expr: <expression> }' });
+
+export const joinSchema = z
+  .strictObject({
+    type: z
+      .enum(['inner', 'left'])
+      .default('inner')
+      .describe(
+        'inner: only left events with a match land. left: every left event lands; one without a match lands once its window closes, with the right fields null. Default "inner".',
+      ),
+    within: joinDuration('the join window').describe(
+      'A left and a right event match when their keys are equal and their event times are at most this far apart (either way), e.g. "30s". Required.',
+    ),
+    allowed_lateness: joinDuration('the allowed lateness')
+      .prefault(0)
+      .describe(
+        'How far behind the newest event time of its partition an event may arrive and still be joined; later ones are dropped (reason late). It also delays every decision by as much. Default 0.',
+      ),
+    match: z
+      .enum(['all', 'latest'])
+      .default('all')
+      .describe(
+        'all: one row per matching right event in the window (one-to-many). latest: one row per left event, with the right event of the greatest event time in the window (ties: the later offset). Default "all".',
+      ),
+    idle_timeout: joinDuration('the idle timeout')
+      .prefault('10s')
+      .describe(
+        'When a right partition receives nothing for this long, the windows of the waiting left events are closed as if its event time had moved past them; right events that arrive afterwards for a closed window are late. Default "10s".',
+      ),
+    left: z
+      .strictObject({
+        key: joinKeySchema.describe(
+          'The join key of a left event, over the fields after the transforms (and dedup). Required.',
+        ),
+        time: fieldName.describe(
+          'A datetime field of the left event holding its event time. Required.',
+        ),
+      })
+      .describe('The left side: the pipeline\u2019s own records (source.topics).'),
+    right: z
+      .strictObject({
+        topic: topicName.describe(
+          'The Kafka topic of the right events; same partition count as the source topics, keyed by the join key. Required.',
+        ),
+        schema: recordSchemaSchema.describe('The fields parsed from each right event. Required.'),
+        key: joinKeySchema.describe('The join key of a right event, over its fields. Required.'),
+        time: fieldName.describe(
+          'A datetime field of the right event holding its event time. Required.',
+        ),
+      })
+      .describe('The right side: a second topic, read by the same consumer group.'),
+    fields: z
+      .record(
+        fieldName,
+        z
+          .string()
+          .superRefine(
+            matching(
+              /^(left|right)\.[A-Za-z_][A-Za-z0-9_]*$/,
+              (v) => `invalid join output "${v}"`,
+              'write left.<field> or right.<field>',
+            ),
+          )
+          .describe('Where the output field comes from: left.<field> or right.<field>.'),
+      )
+      .optional()
+      .describe(
+        'The output fields, by name: "left.<field>" or "right.<field>", e.g. { paid: right.amount }. Default: every left field, then every right field (a name on both sides is an error: list the fields then).',
+      ),
+    max_buffer_records: positiveInt()
+      .default(2_000_000)
+      .describe(
+        'Right events held in memory for all partitions at most; beyond it the right partitions are paused until left events close windows. Default 2000000.',
+      ),
+    nats: z
+      .strictObject({
+        ...natsConnectionShape(),
+        bucket: z
+          .string()
+          .superRefine(
+            matching(
+              /^[A-Za-z0-9_-]{1,128}$/,
+              (v) => `invalid KV bucket name "${v}"`,
+              'use letters, digits, "_" and "-"',
+            ),
+          )
+          .optional()
+          .meta({ defaultDoc: 'weir_join_<pipeline name>' })
+          .describe(
+            'The KV bucket holding the join state; created and configured by Weir. Default "weir_join_<pipeline name>".',
+          ),
+      })
+      .prefault({})
+      .describe('The NATS JetStream KV bucket holding the buffered right events.'),
+  })
+  .describe(
+    'Joins each left event (the pipeline\u2019s records, after the transforms and dedup) with the events of a second topic whose key is equal and whose event time is within the window. Default: off.',
+  );
+
 // ---------------------------------------------------------------- pipeline and config
 
 const pipelineObjectSchema = z.strictObject({
@@ -726,6 +858,7 @@ const pipelineObjectSchema = z.strictObject({
     .strictObject({ clickhouse: clickHouseSinkSchema })
     .describe('Where records go. Required.'),
   dedup: dedupSchema.optional(),
+  join: joinSchema.optional(),
   event_time_field: fieldName
     .optional()
     .describe(
@@ -783,5 +916,6 @@ export type ClickHouseSinkConfig = z.output<typeof clickHouseSinkSchema>;
 export type TlsConfig = z.output<typeof tlsBase>;
 export type RetryConfig = z.output<typeof retryBase>;
 export type DedupConfig = NonNullable<PipelineConfig['dedup']>;
+export type JoinConfig = NonNullable<PipelineConfig['join']>;
 
-export { outputFields, fieldTypeOf } from './output-fields.ts';
+export { outputFields, sinkFields, joinFields, joinOutputs, fieldTypeOf } from './output-fields.ts';

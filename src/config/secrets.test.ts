@@ -12,6 +12,8 @@ test('secretPaths lists the passwords', () => {
     'pipelines[].sink.clickhouse.exactly_once.nats.token',
     'pipelines[].dedup.nats.password',
     'pipelines[].dedup.nats.token',
+    'pipelines[].join.nats.password',
+    'pipelines[].join.nats.token',
   ]);
   assert.equal(isSecretPath(['pipelines', 0, 'source', 'sasl', 'password']), true);
   assert.equal(isSecretPath(['pipelines', 0, 'source', 'sasl', 'username']), false);

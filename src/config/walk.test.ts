@@ -65,6 +65,8 @@ test('walkOptions visits documented paths; secrets are found by meta', () => {
     'pipelines[].sink.clickhouse.exactly_once.nats.token',
     'pipelines[].dedup.nats.password',
     'pipelines[].dedup.nats.token',
+    'pipelines[].join.nats.password',
+    'pipelines[].join.nats.token',
   ]);
   assert.equal(
     isSecretAt(weirConfigSchema, ['pipelines', 1, 'sink', 'clickhouse', 'password']),

@@ -3,7 +3,7 @@
 // dead letters first, then the insert, then the offset commit — so an offset is committed only
 // when every record at or below it is in ClickHouse, in the dead-letter topic, or dropped.
 import { SpanKind, context } from '@opentelemetry/api';
-import type { DeadLetter, Envelope, Row, SourceRecord } from '../core/record.ts';
+import type { DeadLetter, Envelope, Row, SourceRecord, StageOutput } from '../core/record.ts';
 import type { Clock } from '../core/clock.ts';
 import type { DeadLetterSink } from '../deadletter/writer.ts';
 import type { InsertBatch } from '../sink/clickhouse/sink.ts';
@@ -79,6 +79,13 @@ interface Batch {
   /** Per line: the record's event time (epoch ms) for the end-to-end latency. */
   times: number[];
   trace?: BatchTrace;
+  /**
+   * With a stage that holds records: per line, its record's offset (lines of held records arrive
+   * later, and are put back in offset order when the batch is sealed), and the fetched chunks, the
+   * only places a batch can be split.
+   */
+  lineOffsets: number[];
+  chunks: { first: string; last: string; records: number }[];
 }
 
 const newBatch = (now: number): Batch => ({
@@ -91,6 +98,8 @@ const newBatch = (now: number): Batch => ({
   lastOffset: '',
   openedAt: now,
   times: [],
+  lineOffsets: [],
+  chunks: [],
 });
 
 export class PartitionLane {
@@ -109,8 +118,16 @@ export class PartitionLane {
   private replayTo: bigint | undefined;
 
   private readonly tracer: BatchTracer;
+  /** The stage that holds records back (the join), if any. */
+  private readonly holder: Stage | undefined;
+  /** The end of a replayed batch: the next cut must be exactly here. */
+  private cutAt: bigint | undefined;
+  /** A seal was asked for while held records kept the batch open (all: of everything). */
+  private sealWanted: 'all' | 'some' | undefined;
 
   constructor(private readonly d: LaneDeps) {
+    this.holder = d.stages.find((s) => s.heldFrom !== undefined);
+    this.holder?.setRelease?.(d.topic, d.partition, (out) => this.release(out));
     this.tracer =
       d.tracer ??
       new BatchTracer(weirTracer(), {
@@ -124,6 +141,14 @@ export class PartitionLane {
       this.lastAccepted = BigInt(entry.hw);
       if (entry.pending) this.replayTo = BigInt(entry.pending.to);
     }
+  }
+
+  get topic(): string {
+    return this.d.topic;
+  }
+
+  get partition(): number {
+    return this.d.partition;
   }
 
   get key(): string {
@@ -152,6 +177,7 @@ export class PartitionLane {
       if (head.length > 0) await this.take(head, false);
       if (BigInt(this.lastAccepted) >= to) {
         this.replayTo = undefined;
+        if (this.holder) this.cutAt = to;
         this.seal();
       }
       if (tail.length > 0) await this.take(tail, true);
@@ -175,8 +201,28 @@ export class PartitionLane {
     batch.trace ??= this.tracer.open(fresh[0]!, started);
     batch.trace.fetch(fresh, started, timings);
     batch.dead.push(...res.dead);
+    this.addRows(batch, res.out);
+    if (batch.records === 0) batch.firstOffset = fresh[0]!.offset;
+    batch.records += fresh.length;
+    batch.lastOffset = fresh[fresh.length - 1]!.offset;
+    if (this.holder)
+      batch.chunks.push({
+        first: fresh[0]!.offset,
+        last: batch.lastOffset,
+        records: fresh.length,
+      });
+    if (!mayCut) return; // the replayed range is sealed by accept() at its exact end
+    const { max_rows, max_bytes, max_delay_ms } = this.d.limits;
+    if (batch.lines.length >= max_rows || batch.bytes >= max_bytes) this.seal(false);
+    else this.timer ??= setTimeout(() => this.seal(false), max_delay_ms);
+  }
+
+  /** Serializes rows into the batch; a row the sink cannot encode becomes a dead letter. */
+  private addRows(batch: Batch, rows: readonly Envelope[]): void {
+    const { pipeline, metrics } = this.d;
     const sinkDead: DeadLetter[] = [];
-    for (const env of res.out) {
+    const offsets = this.holder !== undefined;
+    for (const env of rows) {
       let line: string;
       try {
         line = this.d.sink.serialize(env.row);
@@ -193,32 +239,111 @@ export class PartitionLane {
       batch.lines.push(line);
       batch.sources.push(env.source);
       batch.times.push(this.eventTime(env));
+      if (offsets) batch.lineOffsets.push(Number(env.source.offset));
       batch.bytes += line.length;
     }
     if (sinkDead.length > 0) {
       batch.dead.push(...sinkDead);
       countReasons(metrics, pipeline, 'sink', [], sinkDead);
     }
-    const sinkLabels = { pipeline, stage: 'sink' };
-    metrics.stageReceived.inc(sinkLabels, res.out.length);
-    if (batch.records === 0) batch.firstOffset = fresh[0]!.offset;
-    batch.records += fresh.length;
-    batch.lastOffset = fresh[fresh.length - 1]!.offset;
-    if (!mayCut) return; // the replayed range is sealed by accept() at its exact end
-    const { max_rows, max_bytes, max_delay_ms } = this.d.limits;
-    if (batch.lines.length >= max_rows || batch.bytes >= max_bytes) this.seal();
-    else this.timer ??= setTimeout(() => this.seal(), max_delay_ms);
+    metrics.stageReceived.inc({ pipeline, stage: 'sink' }, rows.length);
   }
 
-  /** Closes the open batch and queues it for flushing. */
-  seal(): void {
+  /** Output of held records, decided now (their records are in the open batch). */
+  private release(out: StageOutput): void {
+    if (this.discarded) return;
+    const { pipeline, metrics } = this.d;
+    const stage = this.holder!.name;
+    metrics.stageEmitted.inc({ pipeline, stage }, out.out.length);
+    countReasons(metrics, pipeline, stage, out.dropped, out.dead);
+    const batch = this.open;
+    if (!batch) throw new Error(`lane ${this.key}: output released for a record not in a batch`);
+    batch.dead.push(...out.dead);
+    this.addRows(batch, out.out);
+    if (this.sealWanted) this.seal(this.sealWanted === 'all');
+  }
+
+  /**
+   * Closes the open batch and queues it for flushing. With held records, what cannot be sealed
+   * yet is sealed as soon as it is decided when `all` (drain, pause), else in its own time.
+   */
+  seal(all = true): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.holder) return this.sealDecided(all);
     const batch = this.open;
     this.open = undefined;
     if (!batch || batch.records === 0) return;
     this.sealed.push(batch);
     this.flushing ??= this.flushLoop();
+  }
+
+  /**
+   * With held records: seals the longest run of whole chunks whose records are all decided (or
+   * exactly up to a replayed batch's end), keeping the rest open; its lines in offset order, so
+   * a batch's rows never depend on when its held records were decided.
+   */
+  private sealDecided(all: boolean): void {
+    this.sealWanted = undefined;
+    const batch = this.open;
+    if (!batch || batch.records === 0) return;
+    const held = this.holder!.heldFrom!(this.d.topic, this.d.partition);
+    const frontier = held === undefined ? undefined : BigInt(held);
+    let cut = -1;
+    for (let i = 0; i < batch.chunks.length; i++) {
+      const last = BigInt(batch.chunks[i]!.last);
+      if (frontier !== undefined && last >= frontier) break;
+      if (this.cutAt !== undefined && last > this.cutAt) break;
+      cut = i;
+      if (this.cutAt !== undefined && last === this.cutAt) break;
+    }
+    const ready =
+      cut >= 0 && (this.cutAt === undefined || BigInt(batch.chunks[cut]!.last) === this.cutAt);
+    if (!ready) {
+      this.sealWanted = all ? 'all' : 'some';
+      return;
+    }
+    this.cutAt = undefined;
+    const head = cut === batch.chunks.length - 1 ? batch : this.split(batch, cut);
+    if (head === batch) this.open = undefined;
+    sortByOffset(head);
+    this.sealed.push(head);
+    this.flushing ??= this.flushLoop();
+    // What stays open is sealed in its turn: once decided, or by size or its own delay.
+    if (this.open && this.open.records > 0) {
+      if (all) this.sealWanted = 'all';
+      else this.timer = setTimeout(() => this.seal(false), this.d.limits.max_delay_ms);
+    }
+  }
+
+  /** Splits the open batch after chunk `cut`: returns the head, leaves the tail open. */
+  private split(batch: Batch, cut: number): Batch {
+    const lastChunk = batch.chunks[cut]!;
+    const limit = Number(lastChunk.last);
+    const head = newBatch(batch.openedAt);
+    const tail = newBatch(this.d.clock.now());
+    head.trace = batch.trace;
+    for (let i = 0; i < batch.lines.length; i++) {
+      const into = batch.lineOffsets[i]! <= limit ? head : tail;
+      into.lines.push(batch.lines[i]!);
+      into.sources.push(batch.sources[i]!);
+      into.times.push(batch.times[i]!);
+      into.lineOffsets.push(batch.lineOffsets[i]!);
+      into.bytes += batch.lines[i]!.length;
+    }
+    for (const d of batch.dead) (Number(d.source.offset) <= limit ? head : tail).dead.push(d);
+    head.chunks = batch.chunks.slice(0, cut + 1);
+    tail.chunks = batch.chunks.slice(cut + 1);
+    for (const [b, chunks] of [
+      [head, head.chunks],
+      [tail, tail.chunks],
+    ] as const) {
+      b.records = chunks.reduce((n, c) => n + c.records, 0);
+      b.firstOffset = chunks[0]?.first ?? '';
+      b.lastOffset = chunks.at(-1)?.last ?? '';
+    }
+    this.open = tail;
+    return head;
   }
 
   private async flushLoop(): Promise<void> {
@@ -360,6 +485,7 @@ export class PartitionLane {
         this.d.commit(this.d.topic, this.d.partition, next),
       );
       this.committed = next;
+      for (const stage of this.d.stages) stage.onCommit?.(this.d.topic, this.d.partition, next);
     } catch (err) {
       // Losing a commit only means replay after a restart or rebalance, never loss.
       logger.warn(
@@ -396,4 +522,19 @@ export class PartitionLane {
   get openedAt(): number | undefined {
     return this.open?.openedAt ?? this.sealed[0]?.openedAt;
   }
+}
+
+/** Puts a batch's lines in the order of their records' offsets (stable: a record's rows keep theirs). */
+function sortByOffset(b: Batch): void {
+  const n = b.lineOffsets.length;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++)
+    if (b.lineOffsets[i - 1]! > b.lineOffsets[i]!) sorted = false;
+  if (sorted) return;
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((x, y) => b.lineOffsets[x]! - b.lineOffsets[y]! || x - y);
+  b.lines = order.map((i) => b.lines[i]!);
+  b.sources = order.map((i) => b.sources[i]!);
+  b.times = order.map((i) => b.times[i]!);
+  b.lineOffsets = order.map((i) => b.lineOffsets[i]!);
 }

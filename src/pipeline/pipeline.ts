@@ -10,6 +10,9 @@ import { ClickHouseSink } from '../sink/clickhouse/sink.ts';
 import { createKafka, explainKafkaError } from '../source/kafka-client.ts';
 import { LagMonitor } from '../source/lag.ts';
 import { openDedup, type DedupStage } from '../dedup/index.ts';
+import { openJoin } from '../join/open.ts';
+import type { JoinStage } from '../join/stage.ts';
+import { CoPartitionedAssigner, checkCoPartitioned } from '../source/copartition.ts';
 import { assessExactlyOnce } from '../sink/clickhouse/exactly-once.ts';
 import { PartitionLedger, insertToken, ledgerKey } from '../state/ledger.ts';
 import { NatsLedgerStore } from '../state/ledger-nats.ts';
@@ -26,7 +29,7 @@ import { weirTracer } from '../telemetry/tracing.ts';
 import { PartitionLane } from './lane.ts';
 import { pipelineChecks, probeTiming } from './readiness.ts';
 import type { PipelineConfig } from '../config/schema.ts';
-import { outputFields } from '../config/schema.ts';
+import { outputFields, sinkFields } from '../config/schema.ts';
 
 export interface PipelineDeps {
   logger: Logger;
@@ -65,6 +68,9 @@ export class Pipeline {
   private clickhousePing: Probe | undefined;
   private readonly unregister: (() => void)[] = [];
   private dedup: DedupStage | undefined;
+  private join: JoinStage | undefined;
+  /** The chain of the join's right topic: its own parse, then the join. */
+  private rightStages: Stage[] = [];
   private ledgerStore: NatsLedgerStore | undefined;
   private ledgerNats: NatsHandle | undefined;
   /** Partitions assigned now, to tell stateful stages which ones come and go. */
@@ -88,18 +94,23 @@ export class Pipeline {
       createParser(this.cfg.schema.fields),
       ...buildTransforms(this.cfg.transforms, schemaFields(this.cfg.schema.fields)),
     ];
-    this.fields = outputFields(this.cfg);
+    const leftFields = outputFields(this.cfg);
+    this.fields = sinkFields(this.cfg);
     this.kafka = createKafka(this.cfg.source, this.log);
     const admin = this.kafka.admin();
     try {
       await admin.connect();
       const existing = new Set(await admin.listTopics());
-      const missing = this.cfg.source.topics.filter((t) => !existing.has(t));
+      const join = this.cfg.join;
+      const missing = [...this.cfg.source.topics, ...(join ? [join.right.topic] : [])].filter(
+        (t) => !existing.has(t),
+      );
       if (missing.length > 0)
         throw new ConfigError(
           `pipeline ${this.name}: topic(s) ${missing.join(', ')} do not exist on ${this.cfg.source.brokers.join(',')}`,
-          { hint: 'create the topics or fix source.topics' },
+          { hint: 'create the topics or fix source.topics (and join.right.topic)' },
         );
+      if (join) await checkCoPartitioned(admin, this.cfg.source.topics, join.right.topic);
       if (!existing.has(this.cfg.dead_letter.topic)) {
         await admin.createTopics({
           topics: [{ topic: this.cfg.dead_letter.topic, numPartitions: 1 }],
@@ -137,6 +148,18 @@ export class Pipeline {
         clock: this.deps.clock,
       });
       this.stages.push(this.dedup);
+    }
+    if (this.cfg.join && !this.join) {
+      this.join = await openJoin(this.cfg.join, {
+        pipeline: this.name,
+        leftTopic: this.cfg.source.topics[0]!,
+        fields: leftFields,
+        logger: this.log,
+        metrics: this.deps.metrics,
+        clock: this.deps.clock,
+      });
+      this.stages.push(this.join);
+      this.rightStages = [createParser(this.cfg.join.right.schema.fields, 'join.parse'), this.join];
     }
     await this.openLedger();
   }
@@ -209,6 +232,8 @@ export class Pipeline {
       maxBytes: src.max_bytes_per_partition * 8,
       maxWaitTimeInMs: 200,
       allowAutoTopicCreation: false,
+      // A join keeps state per partition pair: partition p of both topics in the same agent.
+      ...(this.join ? { partitionAssigners: [CoPartitionedAssigner] } : {}),
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CONNECT, () => (this.kafkaConnected = true));
@@ -224,7 +249,7 @@ export class Pipeline {
     });
     try {
       await consumer.connect();
-      for (const topic of src.topics)
+      for (const topic of this.topics)
         await consumer.subscribe({ topic, fromBeginning: src.start_from === 'earliest' });
     } catch (err) {
       throw explainKafkaError(err, src);
@@ -232,7 +257,7 @@ export class Pipeline {
     this.lag = new LagMonitor(
       this.kafka,
       src.group_id,
-      src.topics,
+      this.topics,
       this.name,
       metrics,
       this.log,
@@ -254,7 +279,7 @@ export class Pipeline {
   /** Registers the readiness checks and pre-creates every stage's counters (at 0). */
   private watchReadiness(): void {
     const { metrics, health, clock } = this.deps;
-    for (const stage of [...this.stages.map((s) => s.name), 'sink']) {
+    for (const stage of [...this.stages, ...this.rightStages].map((s) => s.name).concat('sink')) {
       const labels = { pipeline: this.name, stage };
       metrics.stageReceived.labels(labels);
       metrics.stageEmitted.labels(labels);
@@ -287,6 +312,21 @@ export class Pipeline {
       this.unregister.push(
         health.register({ pipeline: this.name, check: 'nats' }, () => dedup.check()),
       );
+    const join = this.join;
+    if (join)
+      this.unregister.push(
+        health.register({ pipeline: this.name, check: 'join_state' }, () => join.check()),
+      );
+  }
+
+  /** Every topic the consumer reads: the source topics and the join's right topic. */
+  private get topics(): string[] {
+    const right = this.cfg.join?.right.topic;
+    return right ? [...this.cfg.source.topics, right] : this.cfg.source.topics;
+  }
+
+  private stagesOf(topic: string): Stage[] {
+    return this.join?.isRight(topic) ? this.rightStages : this.stages;
   }
 
   private async laneFor(
@@ -328,7 +368,7 @@ export class Pipeline {
         pipeline: this.name,
         topic,
         partition,
-        stages: this.stages,
+        stages: this.stagesOf(topic),
         sink: this.sink!,
         deadLetters: this.deadLetters!,
         commit: (t, p, offset) => this.commit(t, p, offset),
@@ -375,6 +415,20 @@ export class Pipeline {
       throw err;
     }
     metrics.inFlightRecords.set({ pipeline: this.name }, this.inFlight);
+    if (this.join?.isRight(topic)) {
+      // Right events settle as soon as they are buffered, and held left events wait for them: a
+      // right partition is paused only when the join's buffer is full.
+      if (this.join.full && !lane.paused) {
+        payload.pause();
+        lane.paused = true;
+        this.log.warn(
+          { partition: lane.key, max_buffer_records: this.cfg.join!.max_buffer_records },
+          'join buffer full: pausing the right partition until windows close',
+        );
+        this.updatePaused();
+      }
+      return;
+    }
     if (this.inFlight >= this.cfg.source.max_in_flight_records && !lane.paused) {
       // Backpressure: stop fetching this partition until the sink catches up; what is buffered
       // is flushed now so the pause always ends.
@@ -389,8 +443,19 @@ export class Pipeline {
     this.inFlight = Math.max(0, this.inFlight - records);
     this.lastProgressAt = this.deps.clock.now();
     this.deps.metrics.inFlightRecords.set({ pipeline: this.name }, this.inFlight);
+    const join = this.join;
+    if (join && !join.full && this.consumer && this.state === 'running') {
+      const rights = [...this.lanes.values()].filter((l) => l.paused && join.isRight(l.topic));
+      for (const lane of rights) {
+        lane.paused = false;
+        this.consumer.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+      }
+      if (rights.length > 0) this.updatePaused();
+    }
     if (this.inFlight <= this.cfg.source.max_in_flight_records / 2) {
-      const toResume = [...this.lanes.values()].filter((l) => l.paused);
+      const toResume = [...this.lanes.values()].filter(
+        (l) => l.paused && !this.join?.isRight(l.topic),
+      );
       if (toResume.length > 0 && this.consumer && this.state === 'running') {
         for (const lane of toResume) {
           lane.paused = false;
@@ -424,13 +489,13 @@ export class Pipeline {
       if (assigned.has(key)) continue;
       this.owned.delete(key);
       const [topic, partition] = splitKey(key);
-      for (const stage of this.stages) stage.onRevoke?.(topic, partition);
+      for (const stage of this.stagesOf(topic)) stage.onRevoke?.(topic, partition);
     }
     for (const key of assigned) {
       if (this.owned.has(key)) continue;
       this.owned.add(key);
       const [topic, partition] = splitKey(key);
-      for (const stage of this.stages)
+      for (const stage of this.stagesOf(topic))
         stage.onAssign?.(topic, partition).catch((err: unknown) => {
           if (this.state === 'running') this.fail(err);
         });
@@ -465,7 +530,7 @@ export class Pipeline {
     // Pause everything first: the group membership (needed to commit) stays while we drain.
     if (consumer) {
       try {
-        consumer.pause(this.cfg.source.topics.map((topic) => ({ topic })));
+        consumer.pause(this.topics.map((topic) => ({ topic })));
       } catch {
         /* not running */
       }
@@ -484,6 +549,9 @@ export class Pipeline {
     await this.dedup
       ?.close()
       .catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'dedup close failed'));
+    await this.join
+      ?.close()
+      .catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'join close failed'));
     this.ledgerStore?.close();
     await this.ledgerNats?.nc.close().catch(() => undefined);
     this.lag?.stop();

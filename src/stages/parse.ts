@@ -24,14 +24,14 @@ interface CompiledField {
 }
 
 /** The parse stage for a pipeline's `schema.fields`; throws ConfigError on an invalid spec. */
-export function createParser(fields: Record<string, FieldSpec>): Stage {
+export function createParser(fields: Record<string, FieldSpec>, name = 'parse'): Stage {
   const entries = Object.entries(fields);
   if (entries.length === 0) throw new ConfigError('schema.fields: declare at least one field');
   const compiled: CompiledField[] = entries.map(([name, spec]) => compileField(name, spec));
   const needsValue = entries.some(([, spec]) => (normalize(spec).from ?? 'value') === 'value');
   const count = compiled.length;
 
-  return recordStage('parse', 'parse', (env) => {
+  return recordStage(name, 'parse', (env) => {
     const source = env.source;
     const json = needsValue ? parseValue(source.value) : EMPTY;
     const row: Row = {};

@@ -20,6 +20,15 @@ export interface Stage {
   /** Called when the lane of a partition is created (assignment) or discarded (revocation). */
   onAssign?(topic: string, partition: number): Promise<void>;
   onRevoke?(topic: string, partition: number): void;
+  /**
+   * A stage that holds records back (the join, until a window closes) tells the lane the lowest
+   * offset of the partition whose output is still to come: no batch is cut past it.
+   */
+  heldFrom?(topic: string, partition: number): string | undefined;
+  /** Where the output of held records goes once they are decided; set by the partition's lane. */
+  setRelease?(topic: string, partition: number, release: (out: StageOutput) => void): void;
+  /** The lane committed the partition's offsets below `next`. */
+  onCommit?(topic: string, partition: number, next: string): void;
   /** Releases resources at shutdown. Safe to call twice. */
   close?(): Promise<void>;
 }

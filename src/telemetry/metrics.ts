@@ -18,6 +18,7 @@ export const BOUNDED_LABELS = [
   'class',
   'op',
   'check',
+  'side',
 ] as const;
 type Label = (typeof BOUNDED_LABELS)[number];
 
@@ -270,6 +271,39 @@ export const CATALOGUE = {
     ['pipeline'],
     REBUILD_BUCKETS_S,
     'Time to rebuild one partition\u2019s dedup index from NATS on assignment or start.',
+  ),
+
+  // --- join
+  joinRecords: counter(
+    'join_records_total',
+    'records',
+    ['pipeline', 'side', 'reason'],
+    'Events the join decided, by side and outcome (reason): left matched (emitted with its matches), unmatched (a left join emitted it with null right fields), expired (an inner join dropped it: no match when its window closed), late (older than the allowed lateness: dropped), no_key; right buffered.',
+  ),
+  joinRows: counter(
+    'join_rows_total',
+    'rows',
+    ['pipeline', 'reason'],
+    'Rows the join emitted: matched (one per left-right pair) and unmatched (left events with null right fields).',
+  ),
+  joinBufferRecords: gauge(
+    'join_buffer_records',
+    'records',
+    ['pipeline', 'side'],
+    'Events the join holds in memory: right (buffered for matching, bounded by max_buffer_records) and left (waiting for their window to close).',
+  ),
+  joinBufferBytes: gauge(
+    'join_buffer_bytes',
+    'bytes',
+    ['pipeline'],
+    'Estimated memory of the buffered right events.',
+  ),
+  joinRebuildDuration: histogram(
+    'join_rebuild_duration_seconds',
+    'seconds',
+    ['pipeline'],
+    REBUILD_BUCKETS_S,
+    'Time to rebuild one partition\u2019s join buffer from NATS on assignment or start.',
   ),
 
   // --- agent

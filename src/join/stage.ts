@@ -1,0 +1,214 @@
+// The join as a pipeline stage. One stage object serves both sides: the left lanes (the pipeline's
+// own topic, after parse, transforms and dedup) and the right lanes (the join's topic, after its
+// own parse). Right events are buffered and leave the chain (reason `buffered`); left events leave
+// as joined rows, now or, when their window is still open, later through the lane's release.
+import { trace } from '@opentelemetry/api';
+import { performance } from 'node:perf_hooks';
+import { describeError } from '../core/errors.ts';
+import type { Envelope, StageOutput } from '../core/record.ts';
+import { retry } from '../core/retry.ts';
+import type { KeyedStore, LoadedPartition } from '../dedup/store.ts';
+import type { Stage } from '../stages/stage.ts';
+import { isTransientNatsError } from '../state/nats.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { JoinEngine, type JoinEngineDeps, type JoinSettings, type Release } from './engine.ts';
+
+export interface JoinStageDeps extends Omit<JoinEngineDeps, 'observer'> {
+  pipeline: string;
+  metrics: Metrics;
+  logger: Logger;
+  /** Why the store cannot be used right now, for readiness. */
+  storeProblem?: () => string | undefined;
+  closeStore?: () => Promise<void>;
+  retryInitialMs?: number;
+}
+
+/** Retries transient NATS errors (forever, with backoff) and times every operation. */
+class TimedStore implements KeyedStore {
+  readonly abort = new AbortController();
+
+  constructor(
+    private readonly inner: KeyedStore,
+    private readonly d: JoinStageDeps,
+  ) {}
+
+  get maxEntryBytes(): number {
+    return this.inner.maxEntryBytes;
+  }
+
+  private run<T>(op: string, what: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const initialMs = this.d.retryInitialMs ?? 200;
+    return retry(fn, {
+      initialMs,
+      maxMs: Math.max(initialMs, 5000),
+      retries: Infinity,
+      isRetriable: isTransientNatsError,
+      signal: this.abort.signal,
+      onRetry: (err, attempt, delayMs) => {
+        if (attempt === 1 || attempt % 10 === 0)
+          this.d.logger.warn(
+            { err: describeError(err), attempt, retry_in_ms: delayMs },
+            `could not ${what}; retrying`,
+          );
+      },
+    }).then((v) => {
+      this.d.metrics.stateOpDuration.observe(
+        { pipeline: this.d.pipeline, op },
+        (performance.now() - started) / 1000,
+      );
+      return v;
+    });
+  }
+
+  load(topic: string, partition: number): Promise<LoadedPartition> {
+    return this.run('join_load', 'read the join state', () => this.inner.load(topic, partition));
+  }
+
+  append(topic: string, partition: number, entries: Uint8Array[]): Promise<void> {
+    return this.run('join_persist', 'persist the join state', () =>
+      this.inner.append(topic, partition, entries),
+    );
+  }
+
+  coverage(topic: string, partition: number): number {
+    return this.inner.coverage(topic, partition);
+  }
+
+  snapshot(topic: string, partition: number, chunks: Uint8Array[], coverage: number) {
+    return this.run('join_snapshot', 'snapshot the join state', () =>
+      this.inner.snapshot(topic, partition, chunks, coverage),
+    );
+  }
+}
+
+export class JoinStage implements Stage {
+  readonly name = 'join';
+  readonly kind = 'join';
+  readonly engine: JoinEngine;
+  private readonly store: TimedStore;
+  private readonly timer: NodeJS.Timeout;
+  private readonly tracer = trace.getTracer('weir');
+
+  constructor(
+    readonly s: JoinSettings,
+    private readonly d: JoinStageDeps,
+  ) {
+    this.store = new TimedStore(d.store, d);
+    const labels = { pipeline: d.pipeline };
+    const { metrics } = d;
+    this.engine = new JoinEngine(s, {
+      ...d,
+      store: this.store,
+      observer: {
+        left: (reason, n) => metrics.joinRecords.inc({ ...labels, side: 'left', reason }, n),
+        right: (reason, n) => metrics.joinRecords.inc({ ...labels, side: 'right', reason }, n),
+        rows: (reason, n) => metrics.joinRows.inc({ ...labels, reason }, n),
+      },
+    });
+    // Pre-create the series users alert on, at 0.
+    for (const reason of ['matched', 'unmatched', 'expired', 'late'])
+      metrics.joinRecords.labels({ ...labels, side: 'left', reason });
+    metrics.joinRecords.labels({ ...labels, side: 'right', reason: 'buffered' });
+    metrics.joinRecords.labels({ ...labels, side: 'right', reason: 'late' });
+    this.timer = setInterval(
+      () => {
+        this.engine.tick();
+        this.updateGauges();
+      },
+      Math.max(50, Math.min(1000, s.idleMs / 4)),
+    );
+    this.timer.unref();
+    this.updateGauges();
+  }
+
+  async process(batch: Envelope[]): Promise<StageOutput> {
+    const first = batch[0];
+    if (!first) return { out: [], dropped: [], dead: [] };
+    const side = this.engine.isLeft(first.source.topic) ? 'left' : 'right';
+    const out = await this.tracer.startActiveSpan(`join ${side}`, async (span) => {
+      try {
+        const res = await this.engine.process(batch);
+        span.setAttributes({
+          'weir.join.side': side,
+          'weir.records': batch.length,
+          'weir.rows': res.out.length,
+          'weir.join.held': this.engine.heldLeft,
+          'weir.join.buffered': this.engine.bufferedRight,
+        });
+        return res;
+      } catch (err) {
+        span.recordException(err as Error);
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+    this.updateGauges();
+    return out;
+  }
+
+  checkpoint(): Promise<void> {
+    return this.engine.checkpoint();
+  }
+
+  onAssign(topic: string, partition: number): Promise<void> {
+    const started = performance.now();
+    return this.engine.onAssign(topic, partition).then(() => {
+      this.d.metrics.joinRebuildDuration.observe(
+        { pipeline: this.d.pipeline },
+        (performance.now() - started) / 1000,
+      );
+      this.updateGauges();
+    });
+  }
+
+  onRevoke(topic: string, partition: number): void {
+    this.engine.onRevoke(topic, partition);
+    this.updateGauges();
+  }
+
+  onCommit(topic: string, partition: number, next: string): void {
+    this.engine.onCommit(topic, partition, next);
+  }
+
+  heldFrom(topic: string, partition: number): string | undefined {
+    return this.engine.heldFrom(topic, partition);
+  }
+
+  setRelease(topic: string, partition: number, fn: Release): void {
+    this.engine.setRelease(topic, partition, fn);
+  }
+
+  /** Whether the right buffer is at its bound (the pipeline pauses right partitions). */
+  get full(): boolean {
+    return this.engine.full;
+  }
+
+  isRight(topic: string): boolean {
+    return topic === this.s.rightTopic;
+  }
+
+  check(): { ok: boolean; detail?: string } {
+    const c = this.engine.check();
+    if (!c.ok) return c;
+    const problem = this.d.storeProblem?.();
+    return problem ? { ok: false, detail: `NATS (join state): ${problem}` } : { ok: true };
+  }
+
+  private updateGauges(): void {
+    const { metrics, pipeline } = this.d;
+    metrics.joinBufferRecords.set({ pipeline, side: 'right' }, this.engine.bufferedRight);
+    metrics.joinBufferRecords.set({ pipeline, side: 'left' }, this.engine.heldLeft);
+    metrics.joinBufferBytes.set({ pipeline }, this.engine.bufferedBytes);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.store.abort.abort();
+    await this.d.closeStore?.();
+  }
+}
+
+export type { Release };
