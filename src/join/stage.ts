@@ -89,7 +89,6 @@ export class JoinStage implements Stage {
   readonly engine: JoinEngine;
   private readonly store: TimedStore;
   private readonly timer: NodeJS.Timeout;
-  private readonly tracer = trace.getTracer('weir');
 
   constructor(
     readonly s: JoinSettings,
@@ -123,28 +122,9 @@ export class JoinStage implements Stage {
     this.updateGauges();
   }
 
+  /** Its span is the batch trace's `join` stage span (records in, rows out, dropped by reason). */
   async process(batch: Envelope[]): Promise<StageOutput> {
-    const first = batch[0];
-    if (!first) return { out: [], dropped: [], dead: [] };
-    const side = this.engine.isLeft(first.source.topic) ? 'left' : 'right';
-    const out = await this.tracer.startActiveSpan(`join ${side}`, async (span) => {
-      try {
-        const res = await this.engine.process(batch);
-        span.setAttributes({
-          'weir.join.side': side,
-          'weir.records': batch.length,
-          'weir.rows': res.out.length,
-          'weir.join.held': this.engine.heldLeft,
-          'weir.join.buffered': this.engine.bufferedRight,
-        });
-        return res;
-      } catch (err) {
-        span.recordException(err as Error);
-        throw err;
-      } finally {
-        span.end();
-      }
-    });
+    const out = await this.engine.process(batch);
     this.updateGauges();
     return out;
   }
@@ -153,15 +133,39 @@ export class JoinStage implements Stage {
     return this.engine.checkpoint();
   }
 
+  /** Rebuilds the partition's state from NATS, in a `join rebuild` span. */
   onAssign(topic: string, partition: number): Promise<void> {
     const started = performance.now();
-    return this.engine.onAssign(topic, partition).then(() => {
-      this.d.metrics.joinRebuildDuration.observe(
-        { pipeline: this.d.pipeline },
-        (performance.now() - started) / 1000,
-      );
-      this.updateGauges();
-    });
+    return trace
+      .getTracer('weir')
+      .startActiveSpan('join rebuild', async (span) => {
+        span.setAttributes({
+          'weir.pipeline': this.d.pipeline,
+          'messaging.destination.name': topic,
+          'messaging.destination.partition.id': String(partition),
+        });
+        try {
+          await this.engine.onAssign(topic, partition);
+        } catch (err) {
+          span.recordException(err as Error);
+          throw err;
+        } finally {
+          span.end();
+        }
+      })
+      .then(() => {
+        const seconds = (performance.now() - started) / 1000;
+        this.d.metrics.joinRebuildDuration.observe({ pipeline: this.d.pipeline }, seconds);
+        this.d.logger.info(
+          {
+            partition: `${topic}/${partition}`,
+            buffered: this.engine.bufferedRight,
+            ms: Math.round(seconds * 1000),
+          },
+          'join state rebuilt',
+        );
+        this.updateGauges();
+      });
   }
 
   onRevoke(topic: string, partition: number): void {
