@@ -26,12 +26,18 @@ class Holder implements Stage {
   readonly held = new Map<number, Envelope>();
   readonly commits: string[] = [];
   private release: ((out: StageOutput) => void) | undefined;
+  /** Decide held records at once, before process returns (another lane's records decided them). */
+  decideAtOnce = false;
+  /** Process waits for this after deciding: the lane has not taken the fetch in yet. */
+  gate: Promise<void> | undefined;
 
-  process(batch: Envelope[]): StageOutput {
+  async process(batch: Envelope[]): Promise<StageOutput> {
     const out: Envelope[] = [];
     for (const env of batch)
       if (String(env.row.id).startsWith('h')) this.held.set(Number(env.source.offset), env);
       else out.push(env);
+    if (this.decideAtOnce) for (const offset of [...this.held.keys()]) this.decide(offset);
+    await this.gate;
     return { out, dropped: [], dead: [] };
   }
 
@@ -150,5 +156,34 @@ describe('PartitionLane with held records', () => {
     await t.lane.drain();
     assert.deepEqual(t.batches.at(-1), ['c', 'd']);
     assert.deepEqual(t.commits, ['8', '10']);
+  });
+
+  it('keeps rows decided while their fetch is still on its way in with that fetch', async () => {
+    const t = setup();
+    await t.lane.accept([rec(0, 'a')]);
+    await t.lane.drain();
+    t.holder.decideAtOnce = true;
+    await t.lane.accept([rec(1, 'h1'), rec(2, 'b')]);
+    await t.lane.drain();
+    assert.deepEqual(t.batches, [['a'], ['h1', "h1'", 'b']]);
+    assert.deepEqual(t.commits, ['1', '3']);
+  });
+
+  it('does not seal rows released for a fetch not yet in the batch with the chunks before it', async () => {
+    const t = setup();
+    await t.lane.accept([rec(0, 'a')]);
+    t.holder.decideAtOnce = true;
+    let open = (): void => undefined;
+    t.holder.gate = new Promise<void>((r) => (open = r));
+    const taking = t.lane.accept([rec(1, 'h1'), rec(2, 'b')]);
+    await settle();
+    t.lane.seal(); // the fetch of h1 is not in the batch yet: only chunk 0 goes
+    await settle();
+    assert.deepEqual(t.batches, [['a']]);
+    open();
+    await taking;
+    await t.lane.drain();
+    assert.deepEqual(t.batches, [['a'], ['h1', "h1'", 'b']]);
+    assert.deepEqual(t.commits, ['1', '3']);
   });
 });

@@ -256,8 +256,9 @@ export class PartitionLane {
     const stage = this.holder!.name;
     metrics.stageEmitted.inc({ pipeline, stage }, out.out.length);
     countReasons(metrics, pipeline, stage, out.dropped, out.dead);
-    const batch = this.open;
-    if (!batch) throw new Error(`lane ${this.key}: output released for a record not in a batch`);
+    // The records may still be on their way into the batch (the stage decided them while their
+    // fetch was being processed): their rows wait in the open batch for their chunk.
+    const batch = (this.open ??= newBatch(this.d.clock.now()));
     batch.dead.push(...out.dead);
     this.addRows(batch, out.out);
     if (this.sealWanted) this.seal(this.sealWanted === 'all');
@@ -304,8 +305,7 @@ export class PartitionLane {
       return;
     }
     this.cutAt = undefined;
-    const head = cut === batch.chunks.length - 1 ? batch : this.split(batch, cut);
-    if (head === batch) this.open = undefined;
+    const head = this.split(batch, cut);
     sortByOffset(head);
     this.sealed.push(head);
     this.flushing ??= this.flushLoop();
@@ -342,7 +342,8 @@ export class PartitionLane {
       b.firstOffset = chunks[0]?.first ?? '';
       b.lastOffset = chunks.at(-1)?.last ?? '';
     }
-    this.open = tail;
+    // The tail may hold rows released for records whose chunk is still on its way in.
+    this.open = tail.records > 0 || tail.lines.length > 0 ? tail : undefined;
     return head;
   }
 
