@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { connect as natsConnect } from 'nats';
 import { loadConfig } from '../src/config/load.ts';
-import { outputFields } from '../src/config/schema.ts';
+import { sinkFields } from '../src/config/schema.ts';
 import { createTableSql } from '../src/sink/clickhouse/ddl.ts';
 import { serverInfo } from '../src/sink/clickhouse/describe.ts';
 import { runGenerator } from '../src/generate/index.ts';
@@ -36,6 +36,9 @@ async function main(): Promise<number> {
   const withDedup = 'dedup' in p && p.dedup !== undefined;
   const ch = p.sink.clickhouse;
   const topic = p.source.topics[0]!;
+  // A join config (examples/join.yaml) also gets its right topic, with payments for the orders.
+  const joinTopic = p.join?.right.topic;
+  const topics = joinTopic ? [topic, joinTopic] : [topic];
   const kafka = new Kafka({
     clientId: 'weir-demo',
     brokers: p.source.brokers,
@@ -49,7 +52,7 @@ async function main(): Promise<number> {
     `resetting topic ${topic}, dead-letter topic ${p.dead_letter.topic}, group ${p.source.group_id}, table ${ch.database}.${ch.table}`,
   );
   const existing = new Set(await admin.listTopics());
-  const toDelete = [topic, p.dead_letter.topic].filter((t) => existing.has(t));
+  const toDelete = [...topics, p.dead_letter.topic].filter((t) => existing.has(t));
   if (toDelete.length > 0) await admin.deleteTopics({ topics: toDelete });
   await admin.deleteGroups([p.source.group_id]).catch(() => undefined);
   await clickhouse.command({ query: `DROP TABLE IF EXISTS ${ch.database}.${ch.table}` });
@@ -61,7 +64,7 @@ async function main(): Promise<number> {
       query: createTableSql({
         database: ch.database,
         table: ch.table,
-        fields: outputFields(p),
+        fields: sinkFields(p),
         engine: `ReplicatedMergeTree('/clickhouse/tables/{shard}/${ch.database}.${ch.table}.${Date.now()}', '{replica}')`,
         orderBy: p.sink.clickhouse.create_table.order_by,
         partitionBy: p.sink.clickhouse.create_table.partition_by,
@@ -74,12 +77,17 @@ async function main(): Promise<number> {
     if (!toDelete.some((t) => left.has(t))) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: topics.map((t) => ({ topic: t, numPartitions: 4 })),
+    waitForLeaders: true,
+  });
   // A fresh start for the state too: the dedup keys and the batch ledger of the last demo run.
   const nc = await natsConnect({ servers: p.sink.clickhouse.exactly_once.nats.servers });
   const jsm = await nc.jetstreamManager();
   const dedupBucket = p.dedup?.nats.bucket;
   if (dedupBucket) await jsm.streams.delete(`KV_${dedupBucket}`).catch(() => false);
+  const joinBucket = p.join?.nats.bucket;
+  if (joinBucket) await jsm.streams.delete(`KV_${joinBucket}`).catch(() => false);
   const ledger = await nc.jetstream().views.kv(p.sink.clickhouse.exactly_once.nats.bucket);
   const ledgerKeys: string[] = [];
   for await (const key of await ledger.keys(`${p.name}.>`)) ledgerKeys.push(key);
@@ -105,18 +113,22 @@ async function main(): Promise<number> {
     badRate: 0.02,
     dupRate: withDedup ? 0.1 : 0,
     seed: 42,
+    ...(joinTopic ? { joinTopic, joinRate: 0.8, orphanRate: 0.02 } : {}),
   });
 
   // Done when the group has committed every offset: everything is in ClickHouse or dead-lettered.
   for (;;) {
-    const highs = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId: p.source.group_id, topics: [topic] });
-    const lag = highs.reduce((sum, h) => {
-      const c = Number(
-        committed?.partitions.find((x) => x.partition === h.partition)?.offset ?? -1,
-      );
-      return sum + Number(h.high) - Math.max(c, Number(h.low));
-    }, 0);
+    let lag = 0;
+    for (const t of topics) {
+      const highs = await admin.fetchTopicOffsets(t);
+      const [committed] = await admin.fetchOffsets({ groupId: p.source.group_id, topics: [t] });
+      lag += highs.reduce((sum, h) => {
+        const c = Number(
+          committed?.partitions.find((x) => x.partition === h.partition)?.offset ?? -1,
+        );
+        return sum + Number(h.high) - Math.max(c, Number(h.low));
+      }, 0);
+    }
     if (lag === 0) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -127,6 +139,11 @@ async function main(): Promise<number> {
   const duplicatesDropped = (dropped?.values ?? [])
     .filter((v) => v.labels.reason === 'duplicate')
     .reduce((sum, v) => sum + v.value, 0);
+  const joinRows = (await agent.metrics.registry.getMetricsAsJSON()).find(
+    (m) => m.name === 'weir_join_rows_total',
+  );
+  const joined = (reason: string) =>
+    (joinRows?.values ?? []).find((v) => v.labels.reason === reason)?.value ?? 0;
   await agent.stop();
 
   const table = `${ch.database}.${ch.table}`;
@@ -142,7 +159,17 @@ async function main(): Promise<number> {
     `produced        ${report.counts.total} records (${report.counts.unique} unique valid, ${report.counts.duplicates} duplicates, ${m.invalid_json + m.wrong_type + m.missing_field} malformed)`,
   );
   say(`duplicates      ${duplicatesDropped} dropped by the dedup stage before ClickHouse`);
-  say(`in ClickHouse   ${rows[0]?.n} rows in ${table} (the filter drops status = "test")`);
+  if (joinTopic) {
+    say(
+      `payments        ${report.counts.payments} on ${joinTopic} (${report.counts.joinablePairs} for an order, ${report.counts.orphanPayments} for none)`,
+    );
+    say(
+      `joined          ${joined('matched')} order+payment rows, ${joined('unmatched')} unpaid orders with null payment fields`,
+    );
+  }
+  say(
+    `in ClickHouse   ${rows[0]?.n} rows in ${table}${p.transforms.some((t) => 'filter' in t) ? ' (the filter drops status = "test")' : ''}`,
+  );
   say(
     `dead letters    ${dead} records in topic ${p.dead_letter.topic}, each with its reason in headers`,
   );

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { typeToString } from '../core/fields.ts';
 import { loadConfig } from './load.ts';
-import { outputFields } from './schema.ts';
+import { outputFields, sinkFields } from './schema.ts';
 
 const demo = fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url));
 
@@ -46,4 +46,19 @@ test('examples/demo.yaml takes its endpoints from the environment', () => {
   assert.equal(orders?.sink.clickhouse.url, 'http://clickhouse:8123');
   assert.equal(orders?.sink.clickhouse.password, 's3cret');
   assert.equal(config.agent.http.port, 9100);
+});
+
+test('examples/join.yaml loads: dedup, then a left join whose right fields are nullable', () => {
+  const path = fileURLToPath(new URL('../../examples/join.yaml', import.meta.url));
+  const [p] = loadConfig(path, {}).pipelines;
+  assert.ok(p?.join && p.dedup);
+  assert.equal(p.join.type, 'left');
+  assert.equal(p.join.right.topic, 'weir-demo-payments');
+  assert.equal(p.join.nats.bucket, 'weir_join_paid_orders');
+  assert.deepEqual(
+    sinkFields(p)
+      .filter((f) => f.nullable)
+      .map((f) => f.name),
+    ['payment_id', 'paid_amount', 'method', 'paid_at'],
+  );
 });
