@@ -127,7 +127,7 @@ export const generateFlags: readonly FlagSpec[] = [
     flag: 'max-in-flight',
     option: 'maxInFlight',
     kind: 'number',
-    help: 'produce requests awaiting acks at once',
+    help: 'produce requests awaiting acks at once (default 1; more can reorder a partition)',
   },
   { flag: 'client-id', option: 'clientId', kind: 'string', help: 'Kafka client id' },
   { flag: 'ssl', option: 'ssl', kind: 'boolean', help: 'connect with TLS' },

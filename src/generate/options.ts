@@ -47,8 +47,12 @@ export const generatorOptionsSchema = z
     seed: int(Number.MIN_SAFE_INTEGER).default(1),
     /** Orders per produce request. */
     batchSize: int(1, 100_000).default(1000),
-    /** Produce requests awaiting acknowledgement at once. */
-    maxInFlight: int(1, 64).default(4),
+    /**
+     * Produce requests awaiting acknowledgement at once. More than 1 is faster but can reorder
+     * records within a partition, which event-time consumers (a join, dedup by event time) then
+     * see as late.
+     */
+    maxInFlight: int(1, 64).default(1),
     /** Fraction of records that carry a W3C `traceparent` header. */
     traceparentRate: fraction().default(0),
     /** Fraction of distinct valid orders that get a payment (with joinTopic). */
