@@ -1,0 +1,534 @@
+// The temporal join end to end: generated orders (left) and payments (right, keyed by order id,
+// co-partitioned) through the real `weir run`, the right buffer in the real NATS KV, rows in a
+// ReplicatedMergeTree table with the batch ledger on, so a replay never doubles a row. The
+// generator is deterministic by seed: the expected (order, payment) pairs are recomputed
+// in-process and compared with the table row for row. Every test has its own topics, table,
+// consumer group and KV buckets, and removes them.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  freePort,
+  getText,
+  metricValue,
+  runWeir,
+  weirOnce,
+  writeConfig,
+  type WeirProcess,
+} from '../helpers/agent.ts';
+import { clickhouse, endpoints, kafka, natsConnect, randomName } from '../helpers/stack.ts';
+import { EventFactory } from '../../src/generate/events.ts';
+import { resolveGeneratorOptions, type GeneratorOptions } from '../../src/generate/options.ts';
+import {
+  eventOptionsFor,
+  runGenerator,
+  type GeneratorReport,
+} from '../../src/generate/producer.ts';
+
+const PARTITIONS = 4;
+
+interface JoinOptions {
+  type: 'inner' | 'left';
+  within: string;
+  lateness: string;
+  idle: string;
+  /** Partitions of the right topic; default PARTITIONS (co-partitioned). */
+  rightPartitions?: number;
+}
+
+interface JoinFixture {
+  orders: string;
+  payments: string;
+  table: string;
+  group: string;
+  port: number;
+  configPath: string;
+  ch: ClickHouseClient;
+  cleanup(): Promise<void>;
+}
+
+async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
+  const id = randomName('join');
+  const orders = `weir-${id}-orders`;
+  const payments = `weir-${id}-payments`;
+  const dlq = `${orders}.dlq`;
+  const table = `t_${id}`;
+  const group = `g-${id}`;
+  const joinBucket = `weir_join_test_${id}`;
+  const ledgerBucket = `weir_ledger_test_${id}`;
+  const port = await freePort();
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      { topic: orders, numPartitions: PARTITIONS },
+      { topic: payments, numPartitions: o.rightPartitions ?? PARTITIONS },
+    ],
+    waitForLeaders: true,
+  });
+  const ch = clickhouse();
+  // Right fields are Nullable: a left join lands unmatched orders with them null.
+  await ch.command({
+    query: `CREATE TABLE ${table} (
+      event_id String, user_id String, amount Float64, created_at DateTime,
+      payment_id Nullable(String), paid_amount Nullable(Float64), method Nullable(String),
+      paid_at Nullable(DateTime)
+    ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}', '{replica}')
+      ORDER BY (event_id)`,
+  });
+  const config = {
+    agent: {
+      http: { host: '127.0.0.1', port },
+      shutdown_timeout_ms: 20_000,
+      stall_timeout_ms: 30_000,
+    },
+    pipelines: [
+      {
+        name: 'joined',
+        source: {
+          brokers: [endpoints.kafka],
+          topics: [orders],
+          group_id: group,
+          // A killed member holds its partitions until its session times out.
+          session_timeout_ms: 6000,
+        },
+        schema: {
+          fields: {
+            event_id: 'uuid',
+            user_id: 'string',
+            amount: 'number',
+            created_at: { type: 'datetime', path: 'ts' },
+          },
+        },
+        join: {
+          type: o.type,
+          within: o.within,
+          allowed_lateness: o.lateness,
+          match: 'all',
+          idle_timeout: o.idle,
+          left: { key: 'event_id', time: 'created_at' },
+          right: {
+            topic: payments,
+            schema: {
+              fields: {
+                payment_id: 'uuid',
+                order_id: 'string',
+                amount: 'number',
+                method: 'string',
+                paid_at: { type: 'datetime', path: 'ts' },
+              },
+            },
+            key: 'order_id',
+            time: 'paid_at',
+          },
+          fields: {
+            event_id: 'left.event_id',
+            user_id: 'left.user_id',
+            amount: 'left.amount',
+            created_at: 'left.created_at',
+            payment_id: 'right.payment_id',
+            paid_amount: 'right.amount',
+            method: 'right.method',
+            paid_at: 'right.paid_at',
+          },
+          nats: { servers: [endpoints.nats], bucket: joinBucket },
+        },
+        sink: {
+          clickhouse: {
+            url: endpoints.clickhouse,
+            table,
+            batch: { max_rows: 20_000, max_delay_ms: 300 },
+            retry: { initial_ms: 200, max_ms: 2000 },
+            exactly_once: {
+              mode: 'required',
+              nats: { servers: [endpoints.nats], bucket: ledgerBucket },
+            },
+          },
+        },
+        dead_letter: { topic: dlq },
+      },
+    ],
+  };
+  return {
+    orders,
+    payments,
+    table,
+    group,
+    port,
+    configPath: writeConfig(config),
+    ch,
+    cleanup: async () => {
+      await ch.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);
+      await ch.close();
+      await admin.deleteGroups([group]).catch(() => undefined);
+      // Only existing topics: deleting a missing one makes kafkajs retry for 10 s.
+      const existing = new Set(await admin.listTopics().catch(() => [orders, payments, dlq]));
+      const topics = [orders, payments, dlq].filter((t) => existing.has(t));
+      await admin.deleteTopics({ topics }).catch(() => undefined);
+      await admin.disconnect();
+      const nc = await natsConnect();
+      const jsm = await nc.jetstreamManager();
+      for (const b of [joinBucket, ledgerBucket])
+        await jsm.streams.delete(`KV_${b}`).catch(() => undefined);
+      await nc.close();
+    },
+  };
+}
+
+/** Orders with no duplicates and no malformed records; 70% get a payment, 5% orphan payments. */
+function loadFor(
+  f: JoinFixture,
+  o: Partial<GeneratorOptions> & { count: number; seed: number },
+): GeneratorOptions {
+  return {
+    brokers: [endpoints.kafka],
+    topic: f.orders,
+    joinTopic: f.payments,
+    partitions: PARTITIONS,
+    keyed: true,
+    dupRate: 0,
+    badRate: 0,
+    joinRate: 0.7,
+    orphanRate: 0.05,
+    joinDelayMs: 2000,
+    baseTime: Date.now(),
+    // One produce request at a time: concurrent kafkajs sends can land out of order within a
+    // partition, which the join would rightly drop as late (see the report on the generator).
+    maxInFlight: 1,
+    ...o,
+  };
+}
+
+interface Expected {
+  orders: Set<string>;
+  /** `${order id}|${payment id}` of every payment whose order exists. */
+  pairs: Set<string>;
+}
+
+/** Replays the generator's factory in-process (same options, same seed): the same records. */
+function expectedOf(load: GeneratorOptions, report: GeneratorReport): Expected {
+  const o = resolveGeneratorOptions(load);
+  const factory = new EventFactory({ ...eventOptionsFor(o, report.baseTime), trackIds: true });
+  for (let i = 0; i < o.count; i++) {
+    factory.nextOrder();
+    factory.duePayments();
+  }
+  factory.remainingPayments();
+  const pairs = new Set(factory.joinPairs().map((p) => `${p.orderId}|${p.paymentId}`));
+  const orders = new Set(factory.uniqueEventIds());
+  assert.equal(orders.size, report.counts.unique, 'the replayed factory made the same orders');
+  assert.equal(pairs.size, report.counts.joinablePairs, 'and the same payments');
+  return { orders, pairs };
+}
+
+async function lag(group: string, topics: string[]): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    let total = 0;
+    for (const topic of topics) {
+      const highs = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      for (const h of highs) {
+        const c = committed?.partitions.find((p) => p.partition === h.partition)?.offset ?? '-1';
+        total += Number(h.high) - (Number(c) < 0 ? Number(h.low) : Number(c));
+      }
+    }
+    return total;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Polls `check` until it holds; fails at once (with the agent's log) if the agent exits. */
+async function whileRunning(
+  agent: WeirProcess,
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    const code = agent.child.exitCode ?? agent.child.signalCode;
+    if (code !== null)
+      throw new Error(
+        `the agent exited (${code}) while waiting for ${what}:\n${agent.output().slice(-4000)}`,
+      );
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastErr instanceof Error ? `: ${lastErr.message}` : ''}\n${agent.output().slice(-4000)}`,
+      );
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Both topics fully committed: every order is in the table (or decided not to be). */
+function waitForDrain(f: JoinFixture, agent: WeirProcess, timeoutMs: number): Promise<void> {
+  return whileRunning(
+    agent,
+    'the consumer group to commit every offset of both topics',
+    async () => (await lag(f.group, [f.orders, f.payments])) === 0,
+    timeoutMs,
+    500,
+  );
+}
+
+interface Landed {
+  rows: number;
+  /** Distinct (order, payment or '') pairs. */
+  distinct: number;
+  orders: number;
+  /** Rows with a payment. */
+  matched: number;
+  /** Matched rows whose payment amount differs from the order amount (must be none). */
+  wrongAmount: number;
+  /** Matched rows whose payment time is not 0…2 s (DateTime is whole seconds) after the order. */
+  wrongTime: number;
+}
+
+async function landed(f: JoinFixture): Promise<Landed> {
+  const rs = await f.ch.query({
+    query: `SELECT count() AS rows,
+              uniqExact(event_id, ifNull(payment_id, '')) AS distinct,
+              uniqExact(event_id) AS orders,
+              countIf(isNotNull(payment_id)) AS matched,
+              countIf(isNotNull(payment_id) AND abs(ifNull(paid_amount, 0) - amount) > 0.001) AS wrongAmount,
+              countIf(isNotNull(payment_id) AND (ifNull(paid_at, toDateTime(0)) < created_at
+                OR ifNull(paid_at, toDateTime(0)) > created_at + 3)) AS wrongTime
+            FROM ${f.table}`,
+    format: 'JSONEachRow',
+  });
+  const [r] = await rs.json<Record<keyof Landed, string>>();
+  return {
+    rows: Number(r?.rows ?? 0),
+    distinct: Number(r?.distinct ?? 0),
+    orders: Number(r?.orders ?? 0),
+    matched: Number(r?.matched ?? 0),
+    wrongAmount: Number(r?.wrongAmount ?? 0),
+    wrongTime: Number(r?.wrongTime ?? 0),
+  };
+}
+
+async function rowCount(f: JoinFixture): Promise<number> {
+  const rs = await f.ch.query({
+    query: `SELECT count() AS n FROM ${f.table}`,
+    format: 'JSONEachRow',
+  });
+  const [r] = await rs.json<{ n: string }>();
+  return Number(r?.n ?? 0);
+}
+
+/** The pairs in the table, and the orders that landed without a payment. */
+async function landedPairs(f: JoinFixture): Promise<{ pairs: string[]; unmatched: string[] }> {
+  const rs = await f.ch.query({
+    query: `SELECT event_id, payment_id FROM ${f.table}`,
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ event_id: string; payment_id: string | null }>();
+  const pairs: string[] = [];
+  const unmatched: string[] = [];
+  for (const r of rows) {
+    if (r.payment_id === null) unmatched.push(r.event_id);
+    else pairs.push(`${r.event_id}|${r.payment_id}`);
+  }
+  return { pairs, unmatched };
+}
+
+/** Asserts the table holds each expected pair once and nothing else (but, for left, unmatched orders). */
+async function assertExactPairs(f: JoinFixture, want: Expected, type: 'inner' | 'left') {
+  const got = await landedPairs(f);
+  const unexpected = got.pairs.filter((p) => !want.pairs.has(p));
+  assert.deepEqual(unexpected.slice(0, 5), [], `${unexpected.length} unexpected pairs`);
+  const seen = new Set(got.pairs);
+  const missing = [...want.pairs].filter((p) => !seen.has(p));
+  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} expected pairs missing`);
+  assert.equal(got.pairs.length, want.pairs.size, 'each pair exactly once');
+  if (type === 'inner') {
+    assert.equal(got.unmatched.length, 0, 'an inner join lands no unmatched order');
+    return;
+  }
+  const paid = new Set([...want.pairs].map((p) => p.slice(0, p.indexOf('|'))));
+  const wantUnmatched = [...want.orders].filter((o) => !paid.has(o));
+  const unmatched = new Set(got.unmatched);
+  assert.equal(got.unmatched.length, unmatched.size, 'each unmatched order once');
+  assert.equal(unmatched.size, wantUnmatched.length, 'every order without payment, once');
+  assert.ok(
+    wantUnmatched.every((o) => unmatched.has(o)),
+    'the unmatched orders are exactly those without a payment',
+  );
+}
+
+async function metricsOf(f: JoinFixture): Promise<string> {
+  return (await getText(`http://127.0.0.1:${f.port}/metrics`)).body;
+}
+
+const join = (text: string, labels: Record<string, string>) =>
+  metricValue(text, 'weir_join_records_total', labels);
+const rowsOf = (text: string, reason: string) =>
+  metricValue(text, 'weir_join_rows_total', { reason });
+
+// 20k orders over 20 s of event time (1 ms apart); a payment 0…2 s after its order; the window 5 s.
+const ORDERS = 20_000;
+const backlog = { count: ORDERS, seed: 42, intervalMs: 1 };
+const joinTimes = { within: '5s', lateness: '500ms', idle: '2s' };
+
+describe('temporal join end to end', () => {
+  it('inner join: exactly the generated (order, payment) pairs, once each', async () => {
+    const started = Date.now();
+    const f = await joinFixture({ type: 'inner', ...joinTimes });
+    let agent: WeirProcess | undefined;
+    try {
+      const load = loadFor(f, backlog);
+      const report = await runGenerator(load);
+      const want = expectedOf(load, report);
+      assert.ok(want.pairs.size > ORDERS * 0.65, `${want.pairs.size} pairs`);
+      assert.ok(report.counts.orphanPayments > 0, 'some payments have no order');
+      agent = runWeir(['run', '-c', f.configPath]);
+      await waitForDrain(f, agent, 80_000);
+      const text = await metricsOf(f);
+      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const got = await landed(f);
+      assert.deepEqual(
+        { rows: got.rows, distinct: got.distinct, matched: got.matched },
+        { rows: want.pairs.size, distinct: want.pairs.size, matched: want.pairs.size },
+      );
+      assert.equal(got.wrongAmount, 0, 'the payment amount is the order amount');
+      assert.equal(got.wrongTime, 0, 'the payment time is 0…2 s after the order');
+      await assertExactPairs(f, want, 'inner');
+      const unpaid = report.counts.unique - want.pairs.size;
+      assert.equal(rowsOf(text, 'matched'), want.pairs.size);
+      assert.equal(rowsOf(text, 'unmatched'), 0);
+      assert.equal(join(text, { side: 'left', reason: 'matched' }), want.pairs.size);
+      assert.equal(join(text, { side: 'left', reason: 'expired' }), unpaid);
+      assert.equal(join(text, { side: 'left', reason: 'late' }), 0);
+      assert.equal(join(text, { side: 'right', reason: 'buffered' }), report.counts.payments);
+      assert.equal(join(text, { side: 'right', reason: 'late' }), 0);
+      process.stderr.write(
+        `# inner: ${want.pairs.size} pairs, ${unpaid} unpaid orders, ${report.counts.orphanPayments} orphan payments; ${Date.now() - started} ms\n`,
+      );
+    } finally {
+      await agent?.stop();
+      await f.cleanup();
+    }
+  });
+
+  it('left join: every order once per match, unpaid orders once with null payment fields', async () => {
+    const started = Date.now();
+    const f = await joinFixture({ type: 'left', ...joinTimes });
+    let agent: WeirProcess | undefined;
+    try {
+      const load = loadFor(f, backlog);
+      const report = await runGenerator(load);
+      const want = expectedOf(load, report);
+      agent = runWeir(['run', '-c', f.configPath]);
+      await waitForDrain(f, agent, 80_000);
+      const text = await metricsOf(f);
+      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const unpaid = report.counts.unique - want.pairs.size;
+      const got = await landed(f);
+      // One payment per order at most: one row per order.
+      assert.deepEqual(
+        { rows: got.rows, distinct: got.distinct, orders: got.orders, matched: got.matched },
+        {
+          rows: want.pairs.size + unpaid,
+          distinct: want.pairs.size + unpaid,
+          orders: report.counts.unique,
+          matched: want.pairs.size,
+        },
+      );
+      assert.equal(got.wrongAmount, 0);
+      assert.equal(got.wrongTime, 0);
+      await assertExactPairs(f, want, 'left');
+      const nulls = await f.ch.query({
+        query: `SELECT count() AS n FROM ${f.table} WHERE isNull(payment_id)
+                  AND isNull(paid_amount) AND isNull(method) AND isNull(paid_at)`,
+        format: 'JSONEachRow',
+      });
+      const [n] = await nulls.json<{ n: string }>();
+      assert.equal(Number(n?.n), unpaid, 'unpaid orders have every right field null');
+      assert.equal(join(text, { side: 'left', reason: 'unmatched' }), unpaid);
+      assert.equal(join(text, { side: 'left', reason: 'matched' }), want.pairs.size);
+      assert.equal(join(text, { side: 'left', reason: 'expired' }), 0);
+      assert.equal(rowsOf(text, 'matched'), want.pairs.size);
+      assert.equal(rowsOf(text, 'unmatched'), unpaid);
+      process.stderr.write(`# left: ${got.rows} rows; ${Date.now() - started} ms\n`);
+    } finally {
+      await agent?.stop();
+      await f.cleanup();
+    }
+  });
+
+  it('left join killed with SIGKILL mid-stream and restarted: no row doubled, none missing', async () => {
+    const started = Date.now();
+    const f = await joinFixture({ type: 'left', within: '2s', lateness: '500ms', idle: '2s' });
+    let agent: WeirProcess = runWeir(['run', '-c', f.configPath]);
+    const stopGenerator = new AbortController();
+    try {
+      // 50k orders at 5000/s: event time follows the wall clock; payments 0…1 s after orders.
+      const load = loadFor(f, { count: 50_000, seed: 7, rate: 5000, joinDelayMs: 1000 });
+      const producing = runGenerator(load, { signal: stopGenerator.signal });
+      producing.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+      await whileRunning(
+        agent,
+        'joined rows to land',
+        async () => (await rowCount(f)) > 8000,
+        60_000,
+        100,
+      );
+      agent.child.kill('SIGKILL');
+      await agent.exited;
+      const atKill = await rowCount(f);
+      const firstRun = agent.output();
+      agent = runWeir(['run', '-c', f.configPath]);
+      const report = await producing;
+      assert.ok(atKill < report.counts.unique * 0.8, `the kill should be mid-stream (${atKill})`);
+      const want = expectedOf(load, report);
+      await waitForDrain(f, agent, 60_000);
+      const text = await metricsOf(f);
+      const got = await landed(f);
+      const unpaid = report.counts.unique - want.pairs.size;
+      assert.deepEqual(
+        { rows: got.rows, distinct: got.distinct, orders: got.orders, matched: got.matched },
+        {
+          rows: report.counts.unique,
+          distinct: report.counts.unique,
+          orders: report.counts.unique,
+          matched: want.pairs.size,
+        },
+        `first run:\n${firstRun.slice(-4000)}\nsecond run:\n${agent.output().slice(-4000)}`,
+      );
+      await assertExactPairs(f, want, 'left');
+      // The metrics are the second run's alone: at most every unpaid order again.
+      assert.ok(join(text, { side: 'left', reason: 'unmatched' }) <= unpaid);
+      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      process.stderr.write(
+        `# SIGKILL: ${atKill} rows at the kill, ${got.rows} at the end; ${Date.now() - started} ms\n`,
+      );
+    } finally {
+      stopGenerator.abort();
+      await agent.stop();
+      await f.cleanup();
+    }
+  });
+
+  it('refuses to run when the right topic is not co-partitioned with the source', async () => {
+    const started = Date.now();
+    const f = await joinFixture({ type: 'inner', ...joinTimes, rightPartitions: 2 });
+    try {
+      const { code, output } = await weirOnce(['run', '-c', f.configPath], { timeoutMs: 60_000 });
+      assert.notEqual(code, 0, output);
+      assert.match(output, /not co-partitioned/);
+      assert.match(output, new RegExp(`${f.payments} has 2 partitions`));
+      process.stderr.write(`# co-partition: ${Date.now() - started} ms\n`);
+    } finally {
+      await f.cleanup();
+    }
+  });
+});
