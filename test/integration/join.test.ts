@@ -43,6 +43,8 @@ interface JoinFixture {
   group: string;
   port: number;
   configPath: string;
+  /** The same config with another HTTP port (a second agent of the same pipeline). */
+  configWithPort(port: number): string;
   ch: ClickHouseClient;
   cleanup(): Promise<void>;
 }
@@ -76,9 +78,9 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
     ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}', '{replica}')
       ORDER BY (event_id)`,
   });
-  const config = {
+  const config = (httpPort: number) => ({
     agent: {
-      http: { host: '127.0.0.1', port },
+      http: { host: '127.0.0.1', port: httpPort },
       shutdown_timeout_ms: 20_000,
       stall_timeout_ms: 30_000,
     },
@@ -148,14 +150,15 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
         dead_letter: { topic: dlq },
       },
     ],
-  };
+  });
   return {
     orders,
     payments,
     table,
     group,
     port,
-    configPath: writeConfig(config),
+    configPath: writeConfig(config(port)),
+    configWithPort: (p: number) => writeConfig(config(p)),
     ch,
     cleanup: async () => {
       await ch.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);
@@ -528,6 +531,58 @@ describe('temporal join end to end', () => {
       assert.match(output, new RegExp(`${f.payments} has 2 partitions`));
       process.stderr.write(`# co-partition: ${Date.now() - started} ms\n`);
     } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('a second agent joining mid-stream takes over partition pairs, rebuilding their state', async () => {
+    const started = Date.now();
+    const f = await joinFixture({ type: 'left', within: '2s', lateness: '500ms', idle: '2s' });
+    const port2 = await freePort();
+    const one = runWeir(['run', '-c', f.configPath]);
+    let two: WeirProcess | undefined;
+    const stopGenerator = new AbortController();
+    try {
+      const load = loadFor(f, { count: 40_000, seed: 11, rate: 5000, joinDelayMs: 1000 });
+      const producing = runGenerator(load, { signal: stopGenerator.signal });
+      producing.catch(() => undefined); // awaited below
+      await whileRunning(
+        one,
+        'joined rows to land',
+        async () => (await rowCount(f)) > 5000,
+        60_000,
+      );
+      two = runWeir(['run', '-c', f.configWithPort(port2)]);
+      const owned = async (port: number) =>
+        metricValue(
+          (await getText(`http://127.0.0.1:${port}/metrics`)).body,
+          'weir_assigned_partitions',
+        );
+      // Co-partitioned: each agent holds partition p of both topics, so 2 + 2 of 4 pairs.
+      await whileRunning(
+        one,
+        'both agents to own partition pairs',
+        async () => (await owned(f.port)) === PARTITIONS && (await owned(port2)) === PARTITIONS,
+        60_000,
+      );
+      const report = await producing;
+      const want = expectedOf(load, report);
+      await waitForDrain(f, one, 90_000);
+      const got = await landed(f);
+      assert.deepEqual(
+        { rows: got.rows, distinct: got.distinct, matched: got.matched },
+        { rows: report.counts.unique, distinct: report.counts.unique, matched: want.pairs.size },
+        `agent one:\n${one.output().slice(-3000)}\nagent two:\n${two.output().slice(-3000)}`,
+      );
+      await assertExactPairs(f, want, 'left');
+      assert.match(two.output(), /join state rebuilt/);
+      assert.equal(await two.stop(), 0, two.output().slice(-3000));
+      assert.equal(await one.stop(), 0, one.output().slice(-3000));
+      process.stderr.write(`# two agents: ${got.rows} rows; ${Date.now() - started} ms\n`);
+    } finally {
+      stopGenerator.abort();
+      await two?.stop();
+      await one.stop();
       await f.cleanup();
     }
   });
