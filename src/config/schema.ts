@@ -444,6 +444,17 @@ const natsConnectionShape = () => ({
     .describe('Timeout of connecting and of one NATS request. Default 5000.'),
 });
 
+/** A NATS KV bucket name (the stream behind it is KV_<name>). */
+const bucketName = z
+  .string()
+  .superRefine(
+    matching(
+      /^[A-Za-z0-9_-]{1,128}$/,
+      (v) => `invalid KV bucket name "${v}"`,
+      'use letters, digits, "_" and "-"',
+    ),
+  );
+
 const exactlyOnceSchema = z
   .strictObject({
     mode: z
@@ -455,15 +466,7 @@ const exactlyOnceSchema = z
     nats: z
       .strictObject({
         ...natsConnectionShape(),
-        bucket: z
-          .string()
-          .superRefine(
-            matching(
-              /^[A-Za-z0-9_-]{1,128}$/,
-              (v) => `invalid KV bucket name "${v}"`,
-              'use letters, digits, "_" and "-"',
-            ),
-          )
+        bucket: bucketName
           .default('weir_ledger')
           .describe('The KV bucket of the batch ledger; created by Weir. Default "weir_ledger".'),
       })
@@ -672,15 +675,7 @@ export const dedupSchema = z
     nats: z
       .strictObject({
         ...natsConnectionShape(),
-        bucket: z
-          .string()
-          .superRefine(
-            matching(
-              /^[A-Za-z0-9_-]{1,128}$/,
-              (v) => `invalid KV bucket name "${v}"`,
-              'use letters, digits, "_" and "-"',
-            ),
-          )
+        bucket: bucketName
           .optional()
           .meta({ defaultDoc: 'weir_dedup_<pipeline name>' })
           .describe(
@@ -811,15 +806,7 @@ export const joinSchema = z
     nats: z
       .strictObject({
         ...natsConnectionShape(),
-        bucket: z
-          .string()
-          .superRefine(
-            matching(
-              /^[A-Za-z0-9_-]{1,128}$/,
-              (v) => `invalid KV bucket name "${v}"`,
-              'use letters, digits, "_" and "-"',
-            ),
-          )
+        bucket: bucketName
           .optional()
           .meta({ defaultDoc: 'weir_join_<pipeline name>' })
           .describe(

@@ -3,9 +3,9 @@
 import type { Kafka } from 'kafkajs';
 import type { DedupConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
-import { ConnectionError, WeirError } from '../core/errors.ts';
+import { WeirError } from '../core/errors.ts';
 import type { FieldInfo } from '../core/fields.ts';
-import { connectNats, ensureBucket, explainNatsError } from '../state/nats.ts';
+import { connectNats, explainNatsError, openBucket } from '../state/nats.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { KafkaDuplicateSink } from './duplicates.ts';
@@ -32,28 +32,21 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
   const keyOf = planKey(cfg.key, deps.fields);
   const logger = deps.logger.child({ stage: 'dedup' });
   const bucketName = cfg.nats.bucket;
-  const handle = await connectNats(cfg.nats, `weir-${deps.pipeline}-dedup`, logger);
+  const handle = await connectNats(cfg.nats, `weir-${deps.pipeline}-dedup`, logger, 'dedup.nats');
   const { nc } = handle;
   try {
     const maxEntryBytes = Math.min(MAX_ENTRY_BYTES, nc.info?.max_payload ?? MAX_ENTRY_BYTES) - 1024;
-    let bucket;
-    try {
-      bucket = await ensureBucket(nc, bucketName, {
+    const bucket = await openBucket(
+      nc,
+      bucketName,
+      {
         maxAgeMs: cfg.window + RETENTION_MARGIN_MS,
         replicas: cfg.nats.replicas,
         maxValueBytes: maxEntryBytes,
         description: `Weir dedup state of pipeline ${deps.pipeline} (${cfg.mode} mode)`,
-      });
-    } catch (err) {
-      if (err instanceof WeirError) throw err;
-      const msg = (err as Error).message ?? String(err);
-      throw new ConnectionError(`cannot use the NATS KV bucket ${bucketName}: ${msg}`, {
-        cause: err,
-        hint: /jetstream/i.test(msg)
-          ? 'enable JetStream on the NATS server (nats-server -js)'
-          : 'check dedup.nats and the permissions of the NATS user on $JS.API.>',
-      });
-    }
+      },
+      'dedup.nats',
+    );
     logger.info(
       { bucket: bucketName, mode: cfg.mode, window_ms: cfg.window, nats: cfg.nats.servers },
       'dedup state bucket ready',
@@ -86,6 +79,6 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
   } catch (err) {
     await nc.close().catch(() => undefined);
     if (err instanceof WeirError) throw err;
-    throw explainNatsError(err, cfg.nats.servers);
+    throw explainNatsError(err, cfg.nats.servers, 'dedup.nats');
   }
 }

@@ -12,11 +12,10 @@ import { performance } from 'node:perf_hooks';
 import type { Clock } from '../core/clock.ts';
 import { RecordError, describeError } from '../core/errors.ts';
 import type { DeadLetter, Envelope, StageOutput } from '../core/record.ts';
-import { retry } from '../core/retry.ts';
 import type { Stage } from '../stages/stage.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { isTransientNatsError } from '../state/nats.ts';
+import { retryNats } from '../state/nats.ts';
 import type { DuplicateSink } from './duplicates.ts';
 import { KEY_WORDS, KeyBuffer, decodeKeys } from './entries.ts';
 import { hash64, hashHex, type Hash64 } from './hash.ts';
@@ -613,20 +612,11 @@ export class DedupStage implements Stage {
   }
 
   private withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const initialMs = this.d.retryInitialMs ?? 200;
-    return retry(fn, {
-      initialMs,
-      maxMs: Math.max(initialMs, 5000),
-      retries: Infinity,
-      isRetriable: isTransientNatsError,
+    return retryNats(fn, {
+      what,
+      logger: this.d.logger,
       signal: this.abort.signal,
-      onRetry: (err, attempt, delayMs) => {
-        if (attempt === 1 || attempt % 10 === 0)
-          this.d.logger.warn(
-            { err: describeError(err), attempt, retry_in_ms: delayMs },
-            `could not ${what}; retrying`,
-          );
-      },
+      initialMs: this.d.retryInitialMs,
     });
   }
 

@@ -3,12 +3,12 @@
 import type { JoinConfig } from '../config/schema.ts';
 import { joinOutputs } from '../config/output-fields.ts';
 import type { Clock } from '../core/clock.ts';
-import { ConnectionError, WeirError } from '../core/errors.ts';
+import { WeirError } from '../core/errors.ts';
 import type { FieldInfo } from '../core/fields.ts';
 import { planKey } from '../dedup/key.ts';
 import { NatsKeyedStore } from '../dedup/nats-store.ts';
 import { schemaFields } from '../stages/parse.ts';
-import { connectNats, ensureBucket, explainNatsError } from '../state/nats.ts';
+import { connectNats, explainNatsError, openBucket } from '../state/nats.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { JoinStage } from './stage.ts';
@@ -32,29 +32,22 @@ export async function openJoin(cfg: JoinConfig, deps: OpenJoinDeps): Promise<Joi
   const rightKey = planKey(cfg.right.key, rightFields);
   const logger = deps.logger.child({ stage: 'join' });
   const bucketName = cfg.nats.bucket;
-  const handle = await connectNats(cfg.nats, `weir-${deps.pipeline}-join`, logger);
+  const handle = await connectNats(cfg.nats, `weir-${deps.pipeline}-join`, logger, 'join.nats');
   const { nc } = handle;
   try {
     const maxEntryBytes = Math.min(MAX_ENTRY_BYTES, nc.info?.max_payload ?? MAX_ENTRY_BYTES) - 1024;
-    let bucket;
-    try {
-      bucket = await ensureBucket(nc, bucketName, {
+    const bucket = await openBucket(
+      nc,
+      bucketName,
+      {
         // Snapshots replace deltas; nothing expires by age (a stalled left side still needs it).
         maxAgeMs: 0,
         replicas: 1,
         maxValueBytes: maxEntryBytes,
         description: `Weir join state of pipeline ${deps.pipeline}`,
-      });
-    } catch (err) {
-      if (err instanceof WeirError) throw err;
-      const msg = (err as Error).message ?? String(err);
-      throw new ConnectionError(`cannot use the NATS KV bucket ${bucketName}: ${msg}`, {
-        cause: err,
-        hint: /jetstream/i.test(msg)
-          ? 'enable JetStream on the NATS server (nats-server -js)'
-          : 'check join.nats and the permissions of the NATS user on $JS.API.>',
-      });
-    }
+      },
+      'join.nats',
+    );
     logger.info(
       { bucket: bucketName, type: cfg.type, within_ms: cfg.within, right: cfg.right.topic },
       'join state bucket ready',
@@ -90,6 +83,6 @@ export async function openJoin(cfg: JoinConfig, deps: OpenJoinDeps): Promise<Joi
   } catch (err) {
     await nc.close().catch(() => undefined);
     if (err instanceof WeirError) throw err;
-    throw explainNatsError(err, cfg.nats.servers);
+    throw explainNatsError(err, cfg.nats.servers, 'join.nats');
   }
 }

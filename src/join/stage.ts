@@ -4,12 +4,10 @@
 // as joined rows, now or, when their window is still open, later through the lane's release.
 import { trace } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
-import { describeError } from '../core/errors.ts';
 import type { Envelope, StageOutput } from '../core/record.ts';
-import { retry } from '../core/retry.ts';
 import type { KeyedStore, LoadedPartition } from '../dedup/store.ts';
 import type { Stage } from '../stages/stage.ts';
-import { isTransientNatsError } from '../state/nats.ts';
+import { retryNats } from '../state/nats.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { JoinEngine, type JoinEngineDeps, type JoinSettings, type Release } from './engine.ts';
@@ -39,20 +37,11 @@ class TimedStore implements KeyedStore {
 
   private run<T>(op: string, what: string, fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
-    const initialMs = this.d.retryInitialMs ?? 200;
-    return retry(fn, {
-      initialMs,
-      maxMs: Math.max(initialMs, 5000),
-      retries: Infinity,
-      isRetriable: isTransientNatsError,
+    return retryNats(fn, {
+      what,
+      logger: this.d.logger,
       signal: this.abort.signal,
-      onRetry: (err, attempt, delayMs) => {
-        if (attempt === 1 || attempt % 10 === 0)
-          this.d.logger.warn(
-            { err: describeError(err), attempt, retry_in_ms: delayMs },
-            `could not ${what}; retrying`,
-          );
-      },
+      initialMs: this.d.retryInitialMs,
     }).then((v) => {
       this.d.metrics.stateOpDuration.observe(
         { pipeline: this.d.pipeline, op },

@@ -180,7 +180,12 @@ export class Pipeline {
       : `${assessment.reason} (fix: ${assessment.fix ?? '?'})`;
     if (!problem && !this.ledgerStore) {
       try {
-        this.ledgerNats = await connectNats(eo.nats, `weir-${this.name}-ledger`, this.log);
+        this.ledgerNats = await connectNats(
+          eo.nats,
+          `weir-${this.name}-ledger`,
+          this.log,
+          'sink.clickhouse.exactly_once.nats',
+        );
         const bucket = await ensureBucket(this.ledgerNats.nc, eo.nats.bucket, {
           maxAgeMs: 0,
           replicas: 1,

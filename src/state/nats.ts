@@ -10,7 +10,8 @@ import {
   type KV,
   type NatsConnection,
 } from 'nats';
-import { ConfigError, ConnectionError } from '../core/errors.ts';
+import { ConfigError, ConnectionError, WeirError, describeError } from '../core/errors.ts';
+import { retry } from '../core/retry.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface NatsConfig {
@@ -28,10 +29,15 @@ export interface NatsHandle {
   problem(): string | undefined;
 }
 
+/**
+ * Connects with the options of one config section; `section` (e.g. `join.nats`) is what error
+ * messages tell the user to check.
+ */
 export async function connectNats(
   cfg: NatsConfig,
   name: string,
   logger: Logger,
+  section: string,
 ): Promise<NatsHandle> {
   const opts: ConnectionOptions = {
     servers: cfg.servers,
@@ -54,7 +60,7 @@ export async function connectNats(
     } catch (err) {
       throw new ConfigError(
         `cannot read the NATS credentials file ${cfg.credentials_file}: ${(err as Error).message}`,
-        { hint: 'check dedup.nats.credentials_file' },
+        { hint: `check ${section}.credentials_file` },
       );
     }
     opts.authenticator = credsAuthenticator(creds);
@@ -63,7 +69,7 @@ export async function connectNats(
   try {
     nc = await connect(opts);
   } catch (err) {
-    throw explainNatsError(err, cfg.servers);
+    throw explainNatsError(err, cfg.servers, section);
   }
   let disconnected = false;
   void (async () => {
@@ -93,20 +99,24 @@ export async function connectNats(
   };
 }
 
-export function explainNatsError(err: unknown, servers: readonly string[]): ConnectionError {
+export function explainNatsError(
+  err: unknown,
+  servers: readonly string[],
+  section: string,
+): ConnectionError {
   const e = err as { code?: string; message?: string };
   const where = `NATS at ${servers.join(',')}`;
   const msg = e.message ?? String(err);
   if (e.code === 'AUTHORIZATION_VIOLATION' || /authorization|authentication/i.test(msg))
     return new ConnectionError(`${where} rejected the credentials: ${msg}`, {
       cause: err,
-      hint: 'check dedup.nats.user/password, token or credentials_file',
+      hint: `check ${section}.user/password, token or credentials_file`,
     });
   if (e.code === 'CONNECTION_REFUSED' || /ECONNREFUSED|timeout|ENOTFOUND|EAI_AGAIN/i.test(msg))
     return new ConnectionError(`cannot reach ${where}: ${msg}`, {
       cause: err,
       retriable: true,
-      hint: 'check dedup.nats.servers and that nats-server runs with JetStream enabled',
+      hint: `check ${section}.servers and that nats-server runs with JetStream enabled`,
     });
   return new ConnectionError(`${where} failed: ${msg}`, { cause: err });
 }
@@ -168,4 +178,50 @@ export async function ensureBucket(
     });
   }
   return { kv, jsm, stream };
+}
+
+/** `ensureBucket` with its failures explained: JetStream off, or no permission on the KV API. */
+export async function openBucket(
+  nc: NatsConnection,
+  name: string,
+  opts: BucketOptions,
+  section: string,
+): Promise<Bucket> {
+  try {
+    return await ensureBucket(nc, name, opts);
+  } catch (err) {
+    if (err instanceof WeirError) throw err;
+    const msg = (err as Error).message ?? String(err);
+    throw new ConnectionError(`cannot use the NATS KV bucket ${name}: ${msg}`, {
+      cause: err,
+      hint: /jetstream/i.test(msg)
+        ? 'enable JetStream on the NATS server (nats-server -js)'
+        : `check ${section} and the permissions of the NATS user on $JS.API.>`,
+    });
+  }
+}
+
+/**
+ * Retries a state operation through transient NATS errors (disconnects, timeouts) for as long as
+ * it takes, with backoff, logging the first failure and every tenth; other errors reject at once.
+ */
+export function retryNats<T>(
+  fn: () => Promise<T>,
+  o: { what: string; logger: Logger; signal: AbortSignal; initialMs?: number },
+): Promise<T> {
+  const initialMs = o.initialMs ?? 200;
+  return retry(fn, {
+    initialMs,
+    maxMs: Math.max(initialMs, 5000),
+    retries: Infinity,
+    isRetriable: isTransientNatsError,
+    signal: o.signal,
+    onRetry: (err, attempt, delayMs) => {
+      if (attempt === 1 || attempt % 10 === 0)
+        o.logger.warn(
+          { err: describeError(err), attempt, retry_in_ms: delayMs },
+          `could not ${o.what}; retrying`,
+        );
+    },
+  });
 }
