@@ -699,11 +699,17 @@ describe('dashboards/', () => {
     const exprs: Record<string, string> = {};
     for (const g of corootDashboard.config.groups) {
       assert.ok(g.name && typeof g.collapsed === 'boolean');
+      const cells = new Set<string>();
       for (const p of g.panels) {
         assert.ok(p.name);
         assert.ok(['line', 'bar'].includes(p.widget.chart.display));
         // Coroot lays panels out on a 12-column grid.
         assert.ok(p.box.x >= 0 && p.box.x + p.box.w <= 12 && p.box.h > 0, `${p.name} box`);
+        for (let x = p.box.x; x < p.box.x + p.box.w; x++)
+          for (let y = p.box.y; y < p.box.y + p.box.h; y++) {
+            assert.ok(!cells.has(`${x},${y}`), `${p.name} overlaps another panel`);
+            cells.add(`${x},${y}`);
+          }
         p.source.metrics.queries.forEach(
           (q, i) => (exprs[`${g.name} / ${p.name} #${i}`] = q.query),
         );
