@@ -248,4 +248,20 @@ describe('join: state', () => {
     await b.e.process([R('z', 200, 0, 6)]);
     assert.deepEqual(rows(await b.e.process([L('k3', 104, 0)])), ['k3:3']);
   });
+
+  it('rebuilds a buffer of 200,000 right events', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const store = new MemoryKeyedStore();
+    const a = engine({ maxBufferRecords: 1_000_000 }, { store });
+    const batch: Envelope[] = [];
+    for (let i = 0; i < 200_000; i++) batch.push(R(`k${i}`, 100 + i / 1000, i));
+    await a.e.process(batch);
+    await a.e.checkpoint();
+    const b = engine({ maxBufferRecords: 1_000_000 }, { store });
+    await b.e.onAssign('payments', 0);
+    assert.equal(b.e.bufferedRight, 200_000);
+    // The replay of the last one is recognised, not buffered twice.
+    await b.e.process([R('k199999', 100 + 199.999, 1, 199_999)]);
+    assert.equal(b.e.bufferedRight, 200_000);
+  });
 });

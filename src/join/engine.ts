@@ -312,8 +312,11 @@ export class JoinEngine {
     }
     if (p instanceof RightPartition) {
       for (const r of [...records.values()].sort((a, b) => a.offset - b.offset)) p.add(r);
-      p.loadedUpTo = Math.max(p.lastOffset, ...[...records.keys()]);
-      p.lastOffset = p.loadedUpTo;
+      // A loop, not Math.max(...keys): millions of arguments overflow the stack.
+      let upTo = p.lastOffset;
+      for (const offset of records.keys()) if (offset > upTo) upTo = offset;
+      p.loadedUpTo = upTo;
+      p.lastOffset = upTo;
     }
   }
 
