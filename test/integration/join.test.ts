@@ -34,6 +34,8 @@ interface JoinOptions {
   idle: string;
   /** Partitions of the right topic; default PARTITIONS (co-partitioned). */
   rightPartitions?: number;
+  /** join.max_buffer_records; default the config's. */
+  maxBuffer?: number;
 }
 
 interface JoinFixture {
@@ -108,6 +110,7 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
           allowed_lateness: o.lateness,
           match: 'all',
           idle_timeout: o.idle,
+          ...(o.maxBuffer ? { max_buffer_records: o.maxBuffer } : {}),
           left: { key: 'event_id', time: 'created_at' },
           right: {
             topic: payments,
@@ -583,6 +586,32 @@ describe('temporal join end to end', () => {
       stopGenerator.abort();
       await two?.stop();
       await one.stop();
+      await f.cleanup();
+    }
+  });
+
+  it('pauses the right topic at max_buffer_records and resumes it as windows close', async () => {
+    const started = Date.now();
+    // ~15k payments in the backlog, read ahead of the orders: the bound is hit. It stays above
+    // what the windows need (about 750 payments per second of event time × (5 s + 0.5 s) on
+    // each side of the committed orders), so nothing is decided early.
+    const f = await joinFixture({ type: 'inner', ...joinTimes, maxBuffer: 12_000 });
+    let agent: WeirProcess | undefined;
+    try {
+      const load = loadFor(f, backlog);
+      const report = await runGenerator(load);
+      const want = expectedOf(load, report);
+      assert.ok(report.counts.payments > 14_000, `${report.counts.payments} payments`);
+      agent = runWeir(['run', '-c', f.configPath]);
+      await waitForDrain(f, agent, 80_000);
+      const text = await metricsOf(f);
+      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      assert.match(agent.output(), /join buffer full: pausing the right partition/);
+      await assertExactPairs(f, want, 'inner');
+      assert.equal(join(text, { side: 'right', reason: 'late' }), 0, 'no window closed early');
+      process.stderr.write(`# bounded buffer: ${Date.now() - started} ms\n`);
+    } finally {
+      await agent?.stop();
       await f.cleanup();
     }
   });
