@@ -17,6 +17,11 @@ export const DLQ_HEADERS = {
 } as const;
 
 const MAX_DETAIL = 1000;
+/**
+ * Bytes of records per produce request at most. A broker refuses a record batch over its
+ * message.max.bytes (1 MiB by default), and a batch of dead letters can be a whole insert batch.
+ */
+export const MAX_SEND_BYTES = 512 * 1024;
 
 export interface DeadLetterSink {
   write(letters: DeadLetter[]): Promise<void>;
@@ -35,6 +40,34 @@ export function toMessage(pipeline: string, l: DeadLetter) {
   headers[DLQ_HEADERS.offset] = l.source.offset;
   headers[DLQ_HEADERS.timestamp] = String(l.source.timestamp);
   return { key: l.source.key, value: l.source.value, headers };
+}
+
+type Message = ReturnType<typeof toMessage>;
+
+/** About what a record takes in a record batch: key, value, headers and per-record overhead. */
+function sizeOf(m: Message): number {
+  let n = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  for (const [k, v] of Object.entries(m.headers)) n += k.length + (v ? v.length : 0) + 8;
+  return n;
+}
+
+/** Splits messages into sends of at most `maxBytes` (a larger single record goes alone). */
+export function chunkBySize(messages: Message[], maxBytes = MAX_SEND_BYTES): Message[][] {
+  const chunks: Message[][] = [];
+  let chunk: Message[] = [];
+  let size = 0;
+  for (const m of messages) {
+    const n = sizeOf(m);
+    if (chunk.length > 0 && size + n > maxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(m);
+    size += n;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 export class KafkaDeadLetterSink implements DeadLetterSink {
@@ -56,12 +89,14 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
     this.connected ??= this.producer.connect();
     await this.connected;
     // acks=-1: the dead letter must be durable before the source offset may be committed.
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      compression: CompressionTypes.None,
-      messages: letters.map((l) => toMessage(this.pipeline, l)),
-    });
+    const messages = letters.map((l) => toMessage(this.pipeline, l));
+    for (const chunk of chunkBySize(messages))
+      await this.producer.send({
+        topic: this.topic,
+        acks: -1,
+        compression: CompressionTypes.None,
+        messages: chunk,
+      });
     if (this.metrics)
       for (const l of letters)
         this.metrics.deadLettered.inc({

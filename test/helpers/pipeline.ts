@@ -164,6 +164,7 @@ export interface DeadLetterSeen {
   stage: string;
   sourceOffset: string;
   sourcePartition: string;
+  detail: string;
   value: string;
 }
 
@@ -187,6 +188,7 @@ export async function readDeadLetters(
         stage: h(message.headers, 'weir.stage'),
         sourceOffset: h(message.headers, 'weir.source.offset'),
         sourcePartition: h(message.headers, 'weir.source.partition'),
+        detail: h(message.headers, 'weir.detail'),
         value: message.value?.toString() ?? '',
       });
       return Promise.resolve();

@@ -8,11 +8,12 @@ import {
   generate,
   metricValue,
   pipelineFixture,
+  readDeadLetters,
   tableCounts,
   waitForDrain,
   type PipelineFixture,
 } from '../helpers/pipeline.ts';
-import { endpoints, natsConnect, randomName } from '../helpers/stack.ts';
+import { endpoints, kafka, natsConnect, randomName } from '../helpers/stack.ts';
 
 const COUNT = 200_000;
 const buckets: string[] = [];
@@ -177,6 +178,49 @@ describe('dedup end to end', () => {
     } finally {
       assert.equal(await one.stop(), 0, one.output().slice(-2000));
       assert.equal(await two.stop(), 0, two.output().slice(-2000));
+      await f.cleanup();
+    }
+  });
+
+  it('sends every dropped duplicate to duplicates_topic, naming the record it repeats', async () => {
+    const dups = randomName('weir-dups');
+    const f = await dedupFixture({ duplicates_topic: dups });
+    const agent = runWeir(['run', '-c', f.configPath]);
+    try {
+      const report = await generate(f, { count: 30_000, dupRate: 0.1, dupWindow: 5000, seed: 5 });
+      await waitForDrain(f, 120_000);
+      assert.deepEqual(await tableCounts(f), {
+        rows: report.counts.unique,
+        unique: report.counts.unique,
+      });
+      const seen = await readDeadLetters({ ...f, dlqTopic: dups }, report.counts.duplicates);
+      assert.equal(seen.length, report.counts.duplicates, 'one record per dropped duplicate');
+      // Where each event landed from: the origin a duplicate names must be that record.
+      const rs = await f.ch.query({
+        query: `SELECT event_id, src_partition, src_offset FROM ${f.table}`,
+        format: 'JSONEachRow',
+      });
+      const origin = new Map(
+        (await rs.json<{ event_id: string; src_partition: number; src_offset: string }>()).map(
+          (r) => [r.event_id, `${f.topic}/${r.src_partition}/${r.src_offset}`],
+        ),
+      );
+      for (const d of seen) {
+        assert.equal(d.stage, 'dedup');
+        assert.equal(d.reason, 'duplicate');
+        const id = (JSON.parse(d.value) as { event_id: string }).event_id;
+        assert.equal(d.detail, `duplicate of ${origin.get(id)}`, `duplicate of ${id}`);
+        assert.notEqual(
+          `${d.sourcePartition}/${d.sourceOffset}`,
+          origin.get(id)?.slice(f.topic.length + 1),
+        );
+      }
+    } finally {
+      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const admin = kafka().admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [dups] }).catch(() => undefined);
+      await admin.disconnect();
       await f.cleanup();
     }
   });
