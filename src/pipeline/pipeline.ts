@@ -111,17 +111,17 @@ export class Pipeline {
           { hint: 'create the topics or fix source.topics (and join.right.topic)' },
         );
       if (join) await checkCoPartitioned(admin, this.cfg.source.topics, join.right.topic);
-      if (!existing.has(this.cfg.dead_letter.topic)) {
-        await admin.createTopics({
-          topics: [{ topic: this.cfg.dead_letter.topic, numPartitions: 1 }],
-          waitForLeaders: true,
-        });
-        this.log.info({ topic: this.cfg.dead_letter.topic }, 'created the dead-letter topic');
-      }
-      const duplicatesTopic = this.cfg.dedup?.duplicates_topic;
-      if (duplicatesTopic && !existing.has(duplicatesTopic)) {
-        await admin.createTopics({ topics: [{ topic: duplicatesTopic }], waitForLeaders: true });
-        this.log.info({ topic: duplicatesTopic }, 'created the duplicates topic');
+      // The side topics Weir writes to are created when missing (one partition for dead letters).
+      const sideTopics = [
+        { topic: this.cfg.dead_letter.topic, numPartitions: 1, what: 'dead-letter' },
+        ...(this.cfg.dedup?.duplicates_topic
+          ? [{ topic: this.cfg.dedup.duplicates_topic, numPartitions: -1, what: 'duplicates' }]
+          : []),
+      ];
+      for (const { topic, numPartitions, what } of sideTopics) {
+        if (existing.has(topic)) continue;
+        await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+        this.log.info({ topic }, `created the ${what} topic`);
       }
     } catch (err) {
       if (err instanceof WeirError) throw err;
