@@ -106,6 +106,27 @@ describe('probe', () => {
     assert.equal(p.result.ok, false);
   });
 
+  it('tries a failed round trip once more at once: one reset connection is not an outage', async () => {
+    let calls = 0;
+    let failures = 1;
+    const p = new Probe(
+      'ClickHouse ping',
+      () => {
+        calls++;
+        return failures-- > 0 ? Promise.reject(new Error('socket hang up')) : Promise.resolve();
+      },
+      { intervalMs: 1000, timeoutMs: 500 },
+    );
+    assert.deepEqual(await p.probe(), { ok: true });
+    assert.equal(calls, 2);
+    failures = 2;
+    assert.deepEqual(await p.probe(), {
+      ok: false,
+      reason: 'ClickHouse ping failed: socket hang up',
+    });
+    assert.equal(calls, 4);
+  });
+
   it('fails a round trip that hangs past the timeout, and aborts it', async () => {
     const clock = new FakeClock(0);
     let aborted = false;

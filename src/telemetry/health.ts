@@ -152,15 +152,24 @@ export class Probe {
     this.running = { since: this.clock.now(), abort };
     const timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
     try {
-      await this.roundTrip(abort.signal);
-      this.last = { ok: true };
-    } catch (err) {
-      this.last = {
-        ok: false,
-        reason: abort.signal.aborted
-          ? `${this.what} did not answer within ${this.opts.timeoutMs} ms`
-          : `${this.what} failed: ${describeError(err)}`,
-      };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.roundTrip(abort.signal);
+          this.last = { ok: true };
+          break;
+        } catch (err) {
+          // One failure at once is tried again within the same timeout: a keep-alive socket the
+          // server had just closed fails one request, and must not make the agent unready.
+          if (attempt === 1 && !abort.signal.aborted) continue;
+          this.last = {
+            ok: false,
+            reason: abort.signal.aborted
+              ? `${this.what} did not answer within ${this.opts.timeoutMs} ms`
+              : `${this.what} failed: ${describeError(err)}`,
+          };
+          break;
+        }
+      }
     } finally {
       clearTimeout(timer);
       this.running = undefined;
