@@ -3,9 +3,8 @@
 import type { Kafka } from 'kafkajs';
 import type { DedupConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
-import { WeirError } from '../core/errors.ts';
 import type { FieldInfo } from '../core/fields.ts';
-import { connectNats, explainNatsError, openBucket } from '../state/nats.ts';
+import { openStateBucket } from '../state/nats.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { KafkaDuplicateSink } from './duplicates.ts';
@@ -15,8 +14,6 @@ import { DedupStage } from './stage.ts';
 
 /** NATS keeps state this much longer than the window (clock skew, a rebuild at the edge). */
 export const RETENTION_MARGIN_MS = 3_600_000;
-/** Entries stay well under NATS's default 1 MiB max payload. */
-const MAX_ENTRY_BYTES = 1_000_000;
 
 export interface OpenDedupDeps {
   pipeline: string;
@@ -32,53 +29,48 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
   const keyOf = planKey(cfg.key, deps.fields);
   const logger = deps.logger.child({ stage: 'dedup' });
   const bucketName = cfg.nats.bucket;
-  const handle = await connectNats(cfg.nats, `weir-${deps.pipeline}-dedup`, logger, 'dedup.nats');
-  const { nc } = handle;
-  try {
-    const maxEntryBytes = Math.min(MAX_ENTRY_BYTES, nc.info?.max_payload ?? MAX_ENTRY_BYTES) - 1024;
-    const bucket = await openBucket(
-      nc,
-      bucketName,
-      {
+  return openStateBucket(
+    cfg.nats,
+    {
+      client: `weir-${deps.pipeline}-dedup`,
+      section: 'dedup.nats',
+      logger,
+      bucket: {
         maxAgeMs: cfg.window + RETENTION_MARGIN_MS,
         replicas: cfg.nats.replicas,
-        maxValueBytes: maxEntryBytes,
         description: `Weir dedup state of pipeline ${deps.pipeline} (${cfg.mode} mode)`,
       },
-      'dedup.nats',
-    );
-    logger.info(
-      { bucket: bucketName, mode: cfg.mode, window_ms: cfg.window, nats: cfg.nats.servers },
-      'dedup state bucket ready',
-    );
-    return new DedupStage(
-      {
-        pipeline: deps.pipeline,
-        keyOf,
-        windowMs: cfg.window,
-        timeField: typeof cfg.time === 'object' ? cfg.time.field : undefined,
-        late: cfg.late,
-        mode: cfg.mode,
-      },
-      {
-        keyed:
-          cfg.mode === 'keyed' ? new NatsKeyedStore(bucket, bucketName, maxEntryBytes) : undefined,
-        global: cfg.mode === 'global' ? new NatsGlobalStore(bucket) : undefined,
-        duplicates: cfg.duplicates_topic
-          ? new KafkaDuplicateSink(deps.kafka, cfg.duplicates_topic, deps.pipeline)
-          : undefined,
-        metrics: deps.metrics,
-        logger,
-        clock: deps.clock,
-        storeProblem: () => handle.problem(),
-        closeStore: async () => {
-          if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
+    },
+    ({ bucket, maxEntryBytes, problem, close }) => {
+      logger.info(
+        { bucket: bucketName, mode: cfg.mode, window_ms: cfg.window, nats: cfg.nats.servers },
+        'dedup state bucket ready',
+      );
+      return new DedupStage(
+        {
+          pipeline: deps.pipeline,
+          keyOf,
+          windowMs: cfg.window,
+          timeField: typeof cfg.time === 'object' ? cfg.time.field : undefined,
+          late: cfg.late,
+          mode: cfg.mode,
         },
-      },
-    );
-  } catch (err) {
-    await nc.close().catch(() => undefined);
-    if (err instanceof WeirError) throw err;
-    throw explainNatsError(err, cfg.nats.servers, 'dedup.nats');
-  }
+        {
+          keyed:
+            cfg.mode === 'keyed'
+              ? new NatsKeyedStore(bucket, bucketName, maxEntryBytes)
+              : undefined,
+          global: cfg.mode === 'global' ? new NatsGlobalStore(bucket) : undefined,
+          duplicates: cfg.duplicates_topic
+            ? new KafkaDuplicateSink(deps.kafka, cfg.duplicates_topic, deps.pipeline)
+            : undefined,
+          metrics: deps.metrics,
+          logger,
+          clock: deps.clock,
+          storeProblem: problem,
+          closeStore: close,
+        },
+      );
+    },
+  );
 }

@@ -225,3 +225,57 @@ export function retryNats<T>(
     },
   });
 }
+
+/** Entries stay well under NATS's default 1 MiB max payload. */
+const MAX_ENTRY_BYTES = 1_000_000;
+
+/** A stateful stage's own connection and bucket. */
+export interface StateBucket {
+  bucket: Bucket;
+  /** Largest value to write: under the server's max payload, with room for headers. */
+  maxEntryBytes: number;
+  /** Why NATS cannot be used right now, for readiness. */
+  problem: () => string | undefined;
+  /** Drains and closes the connection (safe to call twice). */
+  close: () => Promise<void>;
+}
+
+/**
+ * Connects for one stateful stage (`section` is its config path, e.g. `join.nats`), opens its
+ * bucket and builds the stage with `build`. If any step fails the connection is closed and the
+ * failure explained.
+ */
+export async function openStateBucket<T>(
+  cfg: NatsConfig & { bucket: string },
+  o: {
+    client: string;
+    section: string;
+    logger: Logger;
+    bucket: Omit<BucketOptions, 'maxValueBytes'>;
+  },
+  build: (state: StateBucket) => T,
+): Promise<T> {
+  const handle = await connectNats(cfg, o.client, o.logger, o.section);
+  const { nc } = handle;
+  try {
+    const maxEntryBytes = Math.min(MAX_ENTRY_BYTES, nc.info?.max_payload ?? MAX_ENTRY_BYTES) - 1024;
+    const bucket = await openBucket(
+      nc,
+      cfg.bucket,
+      { ...o.bucket, maxValueBytes: maxEntryBytes },
+      o.section,
+    );
+    return build({
+      bucket,
+      maxEntryBytes,
+      problem: () => handle.problem(),
+      close: async () => {
+        if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
+      },
+    });
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    if (err instanceof WeirError) throw err;
+    throw explainNatsError(err, cfg.servers, o.section);
+  }
+}
