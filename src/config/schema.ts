@@ -598,44 +598,72 @@ export const clickHouseSinkSchema = z
 /** The longest dedup window accepted (the design asks for at least 7 days). */
 export const MAX_DEDUP_WINDOW_MS = 90 * 86_400_000;
 
-const dedupWindowSchema = z
+/**
+ * A duration: milliseconds, or a number with a unit ("500ms", "30s", "24h", "7d"), parsed to
+ * milliseconds. `outOfRange` tells what is wrong with a value that parsed, if anything.
+ */
+function durationSchema(o: {
+  /** Examples in the description, e.g. `"90s", "15m", "24h" or "7d"`. */
+  examples: string;
+  /** Two examples for the hint, e.g. `24h or 7d`; the first one ends the fix. */
+  hint: [string, string];
+  outOfRange: (ms: number, v: string | number) => { message: string; fix: string } | undefined;
+}) {
+  return z
+    .union([
+      z.number().int().describe('Milliseconds.'),
+      z.string().describe(`A duration such as ${o.examples}.`),
+    ])
+    .meta({
+      hint: `write a duration such as ${o.hint[0]} or ${o.hint[1]}, or a number of milliseconds`,
+    })
+    .superRefine((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined)
+        addProblem(ctx, [], `invalid duration "${String(v)}"`, {
+          fix: `write a number with a unit: ms, s, m, h or d, e.g. ${o.hint[0]}`,
+        });
+      else {
+        const wrong = o.outOfRange(ms, v);
+        if (wrong) addProblem(ctx, [], wrong.message, { fix: wrong.fix });
+      }
+    })
+    .transform((v) => parseDuration(v)!);
+}
+
+const dedupWindowSchema = durationSchema({
+  examples: '"90s", "15m", "24h" or "7d"',
+  hint: ['24h', '7d'],
+  outOfRange: (ms, v) =>
+    ms < 1000 || ms % 1000 !== 0 || ms > MAX_DEDUP_WINDOW_MS
+      ? {
+          message: `the window must be whole seconds from 1s to 90d, got ${String(v)}`,
+          fix: 'e.g. 10m, 24h or 7d',
+        }
+      : undefined,
+});
+
+/** What identifies a record for dedup or a join: a field, several fields, or an expression. */
+const keySchema = z
   .union([
-    z.number().int().describe('Milliseconds.'),
-    z.string().describe('A duration such as "90s", "15m", "24h" or "7d".'),
+    fieldName.describe('One field.'),
+    z.array(fieldName).min(1).describe('Several fields; the key is their combination.'),
+    z
+      .strictObject({
+        expr: z
+          .string()
+          .min(1)
+          .describe('Expression over the fields at this point, e.g. lower(email).'),
+      })
+      .describe('A key computed by an expression.'),
   ])
-  .meta({ hint: 'write a duration such as 24h or 7d, or a number of milliseconds' })
-  .superRefine((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined)
-      addProblem(ctx, [], `invalid duration "${String(v)}"`, {
-        fix: 'write a number with a unit: ms, s, m, h or d, e.g. 24h',
-      });
-    else if (ms < 1000 || ms % 1000 !== 0 || ms > MAX_DEDUP_WINDOW_MS)
-      addProblem(ctx, [], `the window must be whole seconds from 1s to 90d, got ${String(v)}`, {
-        fix: 'e.g. 10m, 24h or 7d',
-      });
-  })
-  .transform((v) => parseDuration(v)!);
+  .meta({ hint: 'write a field name, a list of field names, or { expr: <expression> }' });
 
 export const dedupSchema = z
   .strictObject({
-    key: z
-      .union([
-        fieldName.describe('One field.'),
-        z.array(fieldName).min(1).describe('Several fields; the key is their combination.'),
-        z
-          .strictObject({
-            expr: z
-              .string()
-              .min(1)
-              .describe('Expression over the fields at this point, e.g. lower(email).'),
-          })
-          .describe('A key computed by an expression.'),
-      ])
-      .meta({ hint: 'write a field name, a list of field names, or { expr: <expression> }' })
-      .describe(
-        'What makes two records the same event: a field, a list of fields, or { expr }. Fields are the output fields (after transforms). Required.',
-      ),
+    key: keySchema.describe(
+      'What makes two records the same event: a field, a list of fields, or { expr }. Fields are the output fields (after transforms). Required.',
+    ),
     window: dedupWindowSchema
       .prefault('24h')
       .describe(
@@ -700,36 +728,14 @@ export const dedupSchema = z
 
 /** A duration from 0 to 7 days, in whole milliseconds. */
 const joinDuration = (what: string) =>
-  z
-    .union([
-      z.number().int().describe('Milliseconds.'),
-      z.string().describe('A duration such as "500ms", "30s" or "10m".'),
-    ])
-    .meta({ hint: 'write a duration such as 30s or 10m, or a number of milliseconds' })
-    .superRefine((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined)
-        addProblem(ctx, [], `invalid duration "${String(v)}"`, {
-          fix: 'write a number with a unit: ms, s, m, h or d, e.g. 30s',
-        });
-      else if (ms < 0 || ms > 7 * 86_400_000)
-        addProblem(ctx, [], `${what} must be from 0 to 7d, got ${String(v)}`, {
-          fix: 'e.g. 30s or 10m',
-        });
-    })
-    .transform((v) => parseDuration(v)!);
-
-const joinKeySchema = z
-  .union([
-    fieldName.describe('One field.'),
-    z.array(fieldName).min(1).describe('Several fields; the key is their combination.'),
-    z
-      .strictObject({
-        expr: z.string().min(1).describe('Expression over the fields, e.g. lower(email).'),
-      })
-      .describe('A key computed by an expression.'),
-  ])
-  .meta({ hint: 'write a field name, a list of field names, or { expr: <expression> }' });
+  durationSchema({
+    examples: '"500ms", "30s" or "10m"',
+    hint: ['30s', '10m'],
+    outOfRange: (ms, v) =>
+      ms < 0 || ms > 7 * 86_400_000
+        ? { message: `${what} must be from 0 to 7d, got ${String(v)}`, fix: 'e.g. 30s or 10m' }
+        : undefined,
+  });
 
 export const joinSchema = z
   .strictObject({
@@ -760,7 +766,7 @@ export const joinSchema = z
       ),
     left: z
       .strictObject({
-        key: joinKeySchema.describe(
+        key: keySchema.describe(
           'The join key of a left event, over the fields after the transforms (and dedup). Required.',
         ),
         time: fieldName.describe(
@@ -774,7 +780,7 @@ export const joinSchema = z
           'The Kafka topic of the right events; same partition count as the source topics, keyed by the join key. Required.',
         ),
         schema: recordSchemaSchema.describe('The fields parsed from each right event. Required.'),
-        key: joinKeySchema.describe('The join key of a right event, over its fields. Required.'),
+        key: keySchema.describe('The join key of a right event, over its fields. Required.'),
         time: fieldName.describe(
           'A datetime field of the right event holding its event time. Required.',
         ),
