@@ -140,6 +140,20 @@ class PartitionBase {
     this.restored = true;
     this.maxT = this.marks.at(offset - 1);
   }
+
+  /** Whether a record at `t` is on time (not late); if so it advances the newest time. */
+  onTime(offset: number, t: number, latenessMs: number): boolean {
+    this.restore(offset);
+    if (t < this.maxT - latenessMs) return false;
+    if (t > this.maxT) this.maxT = t;
+    return true;
+  }
+
+  /** A batch ended at `offset`: the newest time there is marked, for a restart at it. */
+  endBatch(offset: number): void {
+    if (offset > this.lastOffset) this.lastOffset = offset;
+    this.marks.add(offset, this.maxT);
+  }
 }
 
 class RightPartition extends PartitionBase {
@@ -375,17 +389,14 @@ export class JoinEngine {
 
   private processLeft(l: LeftPartition, r: RightPartition, batch: Envelope[]): StageOutput {
     const out: StageOutput = { out: [], dropped: [], dead: [] };
-    const { latenessMs } = this.s;
     for (const env of batch) {
       const offset = Number(env.source.offset);
-      l.restore(offset);
       const t = this.timeOf(env, this.s.leftTime);
-      if (t < l.maxT - latenessMs) {
+      if (!l.onTime(offset, t, this.s.latenessMs)) {
         out.dropped.push({ env, reason: 'late' });
         this.d.observer?.left('late', 1);
         continue;
       }
-      if (t > l.maxT) l.maxT = t;
       const key = this.keyOf(this.s.leftKey, env, out.dead);
       if (key === undefined) continue;
       const h: Held = { env, key, t, offset, decided: false };
@@ -397,26 +408,20 @@ export class JoinEngine {
       }
     }
     const last = batch.at(-1);
-    if (last) {
-      l.lastOffset = Number(last.source.offset);
-      l.marks.add(l.lastOffset, l.maxT);
-    }
+    if (last) l.endBatch(Number(last.source.offset));
     return out;
   }
 
   private processRight(l: LeftPartition, r: RightPartition, batch: Envelope[]): StageOutput {
     const out: StageOutput = { out: [], dropped: [], dead: [] };
-    const { latenessMs } = this.s;
     for (const env of batch) {
       const offset = Number(env.source.offset);
-      r.restore(offset);
       const t = this.timeOf(env, this.s.rightTime);
-      if (t < r.maxT - latenessMs) {
+      if (!r.onTime(offset, t, this.s.latenessMs)) {
         out.dropped.push({ env, reason: 'late' });
         this.d.observer?.right('late', 1);
         continue;
       }
-      if (t > r.maxT) r.maxT = t;
       const key = this.keyOf(this.s.rightKey, env, out.dead);
       if (key === undefined) continue;
       if (key === null) {
@@ -435,10 +440,7 @@ export class JoinEngine {
       r.pending.push(b);
     }
     const last = batch.at(-1);
-    if (last) {
-      r.lastOffset = Math.max(r.lastOffset, Number(last.source.offset));
-      r.marks.add(Number(last.source.offset), r.maxT);
-    }
+    if (last) r.endBatch(Number(last.source.offset));
     r.lastArrival = this.d.clock.now();
     this.decideHeld(l, r);
     return out;
