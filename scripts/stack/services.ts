@@ -79,7 +79,9 @@ export const zookeeper: ServiceDef = {
     };
   },
   async ready() {
-    return (await tcpAsk(2181, 'ruok')) === 'imok';
+    // `ruok` answers imok as soon as the process runs; `srvr` reports a mode only once the server
+    // serves sessions. ClickHouse opens its Replicated tables at start and exits if it cannot.
+    return /^Mode: standalone$/m.test(await tcpAsk(2181, 'srvr'));
   },
 };
 
