@@ -525,7 +525,7 @@ export class JoinEngine {
       if (forced > r.maxT) {
         r.maxT = forced;
         r.restored = true;
-        r.marks.add(Math.max(r.lastOffset, -1), forced);
+        r.marks.add(r.lastOffset, forced);
       }
       this.decideHeld(l, r);
     }

@@ -448,28 +448,18 @@ export class Pipeline {
     this.inFlight = Math.max(0, this.inFlight - records);
     this.lastProgressAt = this.deps.clock.now();
     this.deps.metrics.inFlightRecords.set({ pipeline: this.name }, this.inFlight);
+    if (!this.consumer || this.state !== 'running') return;
     const join = this.join;
-    if (join && !join.full && this.consumer && this.state === 'running') {
-      const rights = [...this.lanes.values()].filter((l) => l.paused && join.isRight(l.topic));
-      for (const lane of rights) {
-        lane.paused = false;
-        this.consumer.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
-      }
-      if (rights.length > 0) this.updatePaused();
+    const roomInFlight = this.inFlight <= this.cfg.source.max_in_flight_records / 2;
+    // A join's right partitions wait for room in its buffer; the others for room in flight.
+    const toResume = [...this.lanes.values()].filter(
+      (l) => l.paused && (join?.isRight(l.topic) ? !join.full : roomInFlight),
+    );
+    for (const lane of toResume) {
+      lane.paused = false;
+      this.consumer.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
     }
-    if (this.inFlight <= this.cfg.source.max_in_flight_records / 2) {
-      const toResume = [...this.lanes.values()].filter(
-        (l) => l.paused && !this.join?.isRight(l.topic),
-      );
-      if (toResume.length > 0 && this.consumer && this.state === 'running') {
-        for (const lane of toResume) {
-          lane.paused = false;
-          const [topic, partition] = splitKey(lane.key);
-          this.consumer.resume([{ topic, partitions: [partition] }]);
-        }
-        this.updatePaused();
-      }
-    }
+    if (toResume.length > 0) this.updatePaused();
   }
 
   private updatePaused(): void {
