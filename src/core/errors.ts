@@ -43,6 +43,16 @@ export class RecordError extends WeirError {
   }
 }
 
+/**
+ * Whether `err` may be retried: its `retriable` flag, the one thing the retry policy reads. A
+ * WeirError carries it; so may errors of libraries that follow the same convention (kafkajs).
+ */
+export function isRetriable(err: unknown): boolean {
+  return (
+    typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
+  );
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof WeirError) return err.describe();
   if (err instanceof Error) return err.message;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../telemetry/logger.ts';
-import { explainNatsError, retryNats } from './nats.ts';
+import { ConnectionError, isRetriable } from '../core/errors.ts';
+import { explainNatsError, natsFailure, retryNats } from './nats.ts';
 
 describe('NATS errors', () => {
   it('name the config section to fix, never a password', () => {
@@ -47,5 +48,23 @@ describe('NATS errors', () => {
       }),
       /permissions violation/,
     );
+  });
+
+  it('mark transient failures retriable and leave the others as they are', () => {
+    const timeout = Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
+    const marked = natsFailure(timeout);
+    assert.ok(marked instanceof ConnectionError);
+    assert.ok(isRetriable(marked));
+    assert.equal(marked.message, 'TIMEOUT');
+    assert.equal(marked.cause, timeout);
+    const conflict = Object.assign(new Error('wrong last sequence: 3'), {
+      api_error: { code: 400, err_code: 10071 },
+    });
+    assert.equal(natsFailure(conflict), conflict);
+    assert.ok(!isRetriable(natsFailure(conflict)));
+    const denied = new Error('permissions violation');
+    assert.equal(natsFailure(denied), denied);
+    const down = Object.assign(new Error('server error'), { api_error: { code: 503 } });
+    assert.ok(isRetriable(natsFailure(down)));
   });
 });

@@ -121,15 +121,35 @@ export function explainNatsError(
   return new ConnectionError(`${where} failed: ${msg}`, { cause: err });
 }
 
-/** Whether a NATS error is worth retrying (timeouts, disconnects, no responders). */
+/**
+ * Whether a NATS error is worth retrying: timeouts, disconnects, no responders, the connection
+ * state during a server restart; never a compare-and-set conflict.
+ */
 export function isTransientNatsError(err: unknown): boolean {
+  if (isWrongLastSequence(err)) return false;
   const e = err as { code?: string; message?: string; api_error?: { code?: number } };
   if (e.api_error?.code !== undefined) return e.api_error.code >= 500;
   return (
-    ['TIMEOUT', 'DISCONNECT', 'CONNECTION_CLOSED', '503', 'CONNECTION_REFUSED'].includes(
-      e.code ?? '',
-    ) || /timeout|disconnect|no responders|closed/i.test(e.message ?? '')
+    // '503' is the client's code for "no responders".
+    [
+      'TIMEOUT',
+      'DISCONNECT',
+      'CONNECTION_CLOSED',
+      'CONNECTION_DRAINING',
+      'CONNECTION_REFUSED',
+      '503',
+    ].includes(e.code ?? '') || /timeout|disconnect|no responders|closed/i.test(e.message ?? '')
   );
+}
+
+/**
+ * The retry decision for a NATS call: a transient failure becomes a retriable ConnectionError
+ * (same message, the NATS error as its cause); any other error is returned as it is - it carries
+ * no `retriable` flag, so it is not retried.
+ */
+export function natsFailure(err: unknown): unknown {
+  if (err instanceof WeirError || !isTransientNatsError(err)) return err;
+  return new ConnectionError(describeError(err), { cause: err, retriable: true });
 }
 
 /** Compare-and-set conflict: the key exists, or was changed since the revision we read. */

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClickHouseError } from '@clickhouse/client';
-import { classifyClickHouseError, cleanMessage, clickHouseCode, errorHint } from './errors.ts';
+import { isRetriable } from '../../core/errors.ts';
+import {
+  classifyClickHouseError,
+  cleanMessage,
+  clickHouseCode,
+  clickHouseFailure,
+  errorHint,
+} from './errors.ts';
 
 // Messages as the servers send them.
 const old = (code: number, text: string): Error =>
@@ -131,4 +138,24 @@ test('messages are one clean line without credentials', () => {
   assert.ok(cleanMessage(new Error('x'.repeat(2000))).length <= 501);
   assert.equal(cleanMessage('plain'), 'plain');
   assert.equal(cleanMessage(42), '42');
+});
+
+test('a classified failure is retriable exactly when it is retryable, and says the fix', () => {
+  const what = 'ClickHouse insert into default.t failed';
+  const busy = clickHouseFailure(what, old(202, 'Too many simultaneous queries'), 'check');
+  assert.equal(busy.kind, 'retryable');
+  assert.ok(isRetriable(busy));
+  assert.equal(busy.code, 202);
+  assert.equal(busy.detail, 'Code: 202, DB::Exception: Too many simultaneous queries');
+  assert.equal(busy.message, `${what}: ${busy.detail}`);
+  const badRow = clickHouseFailure(what, old(27, 'Cannot parse input'), 'check');
+  assert.equal(badRow.kind, 'record');
+  assert.ok(!isRetriable(badRow));
+  const denied = clickHouseFailure(what, old(497, 'Not enough privileges'), 'check the config');
+  assert.equal(denied.kind, 'fatal');
+  assert.ok(!isRetriable(denied));
+  assert.equal(denied.hint, errorHint(497));
+  const other = clickHouseFailure(what, new TypeError('x is not a function'), 'check the config');
+  assert.equal(other.hint, 'check the config');
+  assert.ok(other.cause instanceof TypeError);
 });

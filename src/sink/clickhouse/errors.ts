@@ -5,6 +5,7 @@
 // @clickhouse/client raises ClickHouseError (numeric `code` as a string) when it recognises the
 // server's message, and a plain Error with the raw body otherwise - which is what 18.16's
 // "Code: 193, e.displayText() = DB::Exception: ..." text always gives. Both are handled here.
+import { WeirError } from '../../core/errors.ts';
 
 export type ErrorKind = 'retryable' | 'record' | 'fatal';
 
@@ -210,6 +211,34 @@ export function classifyClickHouseError(
   }
   // Client timeouts ("Timeout error."), "socket hang up", 5xx pages from proxies, aborted requests.
   return { kind: 'retryable', message };
+}
+
+/**
+ * A failed ClickHouse call with its classification, as a Weir error: `retriable` exactly when the
+ * kind is 'retryable', so the retry policy retries it and nothing else.
+ */
+export class ClickHouseFailure extends WeirError {
+  override name = 'ClickHouseFailure';
+  readonly kind: ErrorKind;
+  readonly code: number | undefined;
+  /** The server's message, cleaned (the error's message is prefixed with what failed). */
+  readonly detail: string;
+
+  constructor(what: string, c: ClassifiedError, opts: { cause: unknown; hint?: string }) {
+    super(`${what}: ${c.message}`, {
+      cause: opts.cause,
+      retriable: c.kind === 'retryable',
+      hint: errorHint(c.code) ?? opts.hint,
+    });
+    this.kind = c.kind;
+    this.code = c.code;
+    this.detail = c.message;
+  }
+}
+
+/** Classifies an error of a ClickHouse call; `what` says what failed, `hint` is the default fix. */
+export function clickHouseFailure(what: string, err: unknown, hint?: string): ClickHouseFailure {
+  return new ClickHouseFailure(what, classifyClickHouseError(err), { cause: err, hint });
 }
 
 const hints: Record<number, string> = {
