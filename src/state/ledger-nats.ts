@@ -2,46 +2,39 @@
 // with backoff until they pass, so a NATS outage pauses the pipeline instead of failing it; a
 // compare-and-set conflict is passed on at once (it means another agent owns the partition).
 import type { KV } from 'nats';
-import { backoffDelay } from '../core/retry.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { RevisionedStore } from './ledger.ts';
-import { isTransientNatsError, isWrongLastSequence } from './nats.ts';
+import { retryNats } from './nats.ts';
+
+/** First retry after up to 100 ms (retryNats caps the delay at 5 s). */
+const RETRY_INITIAL_MS = 100;
 
 export class NatsLedgerStore implements RevisionedStore {
-  private closed = false;
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly kv: KV,
     private readonly deps: { pipeline: string; metrics: Metrics; logger: Logger },
   ) {}
 
-  private async withRetry<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
+  /** Runs one ledger operation through retries; the metric times the attempt that succeeded. */
+  private withRetry<T>(op: 'get' | 'write', fn: () => Promise<T>): Promise<T> {
+    const timed = async () => {
       const t0 = performance.now();
-      try {
-        const v = await fn();
-        this.deps.metrics.stateOpDuration.observe(
-          { pipeline: this.deps.pipeline, op: `ledger_${op}` },
-          (performance.now() - t0) / 1000,
-        );
-        return v;
-      } catch (err) {
-        if (this.closed || isWrongLastSequence(err) || !isRetriable(err)) throw err;
-        const delay = backoffDelay(Math.min(attempt, 10), { initialMs: 100, maxMs: 5000 });
-        if (attempt % 10 === 0)
-          this.deps.logger.warn(
-            {
-              op: `ledger_${op}`,
-              attempt: attempt + 1,
-              retry_in_ms: delay,
-              err: (err as Error).message,
-            },
-            'NATS ledger operation failed; retrying',
-          );
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+      const v = await fn();
+      this.deps.metrics.stateOpDuration.observe(
+        { pipeline: this.deps.pipeline, op: `ledger_${op}` },
+        (performance.now() - t0) / 1000,
+      );
+      return v;
+    };
+    return retryNats(timed, {
+      what: op === 'get' ? 'read the batch ledger' : 'write the batch ledger',
+      logger: this.deps.logger,
+      signal: this.abort.signal,
+      initialMs: RETRY_INITIAL_MS,
+    });
   }
 
   get(key: string) {
@@ -59,14 +52,8 @@ export class NatsLedgerStore implements RevisionedStore {
     return this.withRetry('write', () => this.kv.update(key, value, revision));
   }
 
+  /** Stops retries: an operation waiting out an outage rejects now with its last error. */
   close(): void {
-    this.closed = true;
+    this.abort.abort();
   }
-}
-
-function isRetriable(err: unknown): boolean {
-  if (isTransientNatsError(err)) return true;
-  // During a server restart the client reports the connection state in other words too.
-  const code = (err as { code?: string }).code;
-  return code === 'RECONNECTING' || code === 'CONNECTION_DRAINING' || code === 'NO_RESPONDERS';
 }

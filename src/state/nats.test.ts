@@ -67,4 +67,18 @@ describe('NATS errors', () => {
     const down = Object.assign(new Error('server error'), { api_error: { code: 503 } });
     assert.ok(isRetriable(natsFailure(down)));
   });
+
+  it('stop retrying when the signal aborts, with the last failure', async () => {
+    const abort = new AbortController();
+    const logger = createLogger({ level: 'silent' });
+    const failing = retryNats(
+      () => Promise.reject(Object.assign(new Error('disconnected'), { code: 'DISCONNECT' })),
+      { what: 'read', logger, signal: abort.signal, initialMs: 60_000 },
+    );
+    setImmediate(() => abort.abort());
+    await assert.rejects(
+      failing,
+      (e) => e instanceof ConnectionError && /disconnected/.test(e.message),
+    );
+  });
 });

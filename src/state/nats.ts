@@ -223,27 +223,33 @@ export async function openBucket(
 
 /**
  * Retries a state operation through transient NATS errors (disconnects, timeouts) for as long as
- * it takes, with backoff, logging the first failure and every tenth; other errors reject at once.
+ * it takes or until `signal` aborts, logging the first failure and every tenth; other errors
+ * reject at once. Backoff (core/retry.ts): the first delay up to `initialMs` (default 200),
+ * doubling to a cap of 5 s.
  */
 export function retryNats<T>(
   fn: () => Promise<T>,
   o: { what: string; logger: Logger; signal: AbortSignal; initialMs?: number },
 ): Promise<T> {
   const initialMs = o.initialMs ?? 200;
-  return retry(fn, {
-    initialMs,
-    maxMs: Math.max(initialMs, 5000),
-    retries: Infinity,
-    isRetriable: isTransientNatsError,
-    signal: o.signal,
-    onRetry: (err, attempt, delayMs) => {
-      if (attempt === 1 || attempt % 10 === 0)
-        o.logger.warn(
-          { err: describeError(err), attempt, retry_in_ms: delayMs },
-          `could not ${o.what}; retrying`,
-        );
+  return retry(
+    () =>
+      fn().catch((err: unknown) => {
+        throw natsFailure(err);
+      }),
+    {
+      initialMs,
+      maxMs: Math.max(initialMs, 5000),
+      signal: o.signal,
+      onRetry: (err, attempt, delayMs) => {
+        if (attempt === 1 || attempt % 10 === 0)
+          o.logger.warn(
+            { err: describeError(err), attempt, retry_in_ms: delayMs },
+            `could not ${o.what}; retrying`,
+          );
+      },
     },
-  });
+  );
 }
 
 /** Entries stay well under NATS's default 1 MiB max payload. */

@@ -7,13 +7,18 @@ import { Readable } from 'node:stream';
 import { ConfigError, ConnectionError, RecordError, WeirError } from '../../core/errors.ts';
 import type { FieldInfo } from '../../core/fields.ts';
 import type { DeadLetter, Row, SourceRecord } from '../../core/record.ts';
-import { backoffDelay } from '../../core/retry.ts';
+import { retry } from '../../core/retry.ts';
 import { LogLimiter } from '../../telemetry/log-limit.ts';
 import { logLimited, type Logger } from '../../telemetry/logger.ts';
 import type { Metrics } from '../../telemetry/metrics.ts';
 import { createTableSql } from './ddl.ts';
 import { describeTable, serverInfo, tableEngine, type ServerInfo } from './describe.ts';
-import { classifyClickHouseError, errorHint } from './errors.ts';
+import {
+  ClickHouseFailure,
+  classifyClickHouseError,
+  clickHouseFailure,
+  errorHint,
+} from './errors.ts';
 import { makeRowSerializer, planMapping } from './mapping.ts';
 
 export interface ClickHouseSinkConfig {
@@ -193,92 +198,110 @@ export class ClickHouseSink {
     const whole = from === 0 && to === batch.lines.length;
     // A bisected part gets its own token, the same on every replay (the bisection is too).
     const partToken = token === undefined || whole ? token : `${token}#${from}-${to}`;
-    const { pipeline, metrics, logger } = this.deps;
-    const labels = { pipeline, table: this.table };
-    const lines =
-      from === 0 && to === batch.lines.length ? batch.lines : batch.lines.slice(from, to);
+    const lines = whole ? batch.lines : batch.lines.slice(from, to);
     // Encoded once: retries resend the same bytes, and the metrics read its length.
     const body = Buffer.from(lines.join(''));
-    for (let attempt = 0; ; attempt++) {
-      if (this.stopped)
-        throw new SinkStoppedError('the sink was stopped before the batch was inserted');
-      const t0 = performance.now();
-      try {
-        await this.insertOnce(body, partToken);
-        const seconds = (performance.now() - t0) / 1000;
-        metrics.insertDuration.observe(labels, seconds);
-        metrics.batchesInserted.inc(labels);
-        metrics.rowsInserted.inc(labels, lines.length);
-        metrics.batchRows.observe(labels, lines.length);
-        metrics.batchBytes.observe(labels, body.length);
-        metrics.lastInsert.set(labels, Date.now() / 1000);
-        if (this.failing) logger.info({ table: this.table }, 'ClickHouse inserts succeed again');
-        this.failing = false;
-        return [];
-      } catch (err) {
-        if (this.stopped)
-          throw new SinkStoppedError('the sink was stopped during an insert', { cause: err });
-        const c = classifyClickHouseError(err);
-        metrics.insertErrors.inc({ ...labels, class: c.kind });
-        // Rows ClickHouse rejects are counted per record by the lane; these are batch failures.
-        if (c.kind !== 'record')
-          metrics.stageErrors.inc({ pipeline, stage: 'sink', class: c.kind });
-        trace.getActiveSpan()?.addEvent('insert attempt failed', {
-          'weir.attempt': attempt + 1,
-          'weir.error.class': c.kind,
-          'exception.message': c.message,
-        });
-        if (c.kind === 'retryable') {
-          const delay = backoffDelay(Math.min(attempt, 16), {
-            initialMs: this.cfg.retry.initial_ms,
-            maxMs: this.cfg.retry.max_ms,
-          });
-          metrics.insertRetries.inc({ ...labels, class: c.kind });
-          // The first failure is a state change and always logged; repeats are rate-limited.
-          if (!this.failing) this.logLimiter.reset('retry');
-          logLimited(
-            logger,
-            this.logLimiter,
-            'warn',
-            'retry',
-            {
-              table: this.table,
-              attempt: attempt + 1,
-              retry_in_ms: delay,
-              code: c.code,
-              err: c.message,
-            },
-            'ClickHouse insert failed; retrying',
-          );
-          this.failing = true;
-          await sleep(delay, this.abort.signal);
-          continue;
-        }
-        if (c.kind === 'record') {
-          if (to - from === 1) {
-            const source = batch.sources[from]!;
-            return [
-              {
-                source,
-                stage: 'sink',
-                reason: 'rejected_by_clickhouse',
-                detail: `ClickHouse rejected the row${c.code !== undefined ? ` (code ${c.code})` : ''}: ${c.message}`,
-              },
-            ];
-          }
-          const mid = from + Math.floor((to - from) / 2);
-          const left = await this.insertRange(batch, from, mid, token);
-          const right = await this.insertRange(batch, mid, to, token);
-          return [...left, ...right];
-        }
-        throw new WeirError(`ClickHouse insert into ${this.table} failed: ${c.message}`, {
+    try {
+      await retry((attempt) => this.attemptInsert(body, lines.length, partToken, attempt), {
+        initialMs: this.cfg.retry.initial_ms,
+        maxMs: this.cfg.retry.max_ms,
+        signal: this.abort.signal,
+        onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs),
+      });
+      return [];
+    } catch (err) {
+      if (!(err instanceof ClickHouseFailure)) throw err;
+      // Retries of a retryable failure end only when the sink stops.
+      if (err.retriable)
+        throw new SinkStoppedError('the sink was stopped before the batch was inserted', {
           cause: err,
-          hint:
-            (c.code !== undefined ? errorHint(c.code) : undefined) ??
-            'check the sink configuration',
         });
+      if (err.kind !== 'record') throw err;
+      if (to - from === 1) {
+        const source = batch.sources[from]!;
+        return [
+          {
+            source,
+            stage: 'sink',
+            reason: 'rejected_by_clickhouse',
+            detail: `ClickHouse rejected the row${err.code !== undefined ? ` (code ${err.code})` : ''}: ${err.detail}`,
+          },
+        ];
       }
+      const mid = from + Math.floor((to - from) / 2);
+      const left = await this.insertRange(batch, from, mid, token);
+      const right = await this.insertRange(batch, mid, to, token);
+      return [...left, ...right];
     }
+  }
+
+  /** One insert attempt with its metrics; a failure is thrown classified (ClickHouseFailure). */
+  private async attemptInsert(
+    body: Buffer,
+    rows: number,
+    token: string | undefined,
+    attempt: number,
+  ): Promise<void> {
+    if (this.stopped)
+      throw new SinkStoppedError('the sink was stopped before the batch was inserted');
+    const { pipeline, metrics, logger } = this.deps;
+    const labels = { pipeline, table: this.table };
+    const t0 = performance.now();
+    try {
+      await this.insertOnce(body, token);
+    } catch (err) {
+      if (this.stopped)
+        throw new SinkStoppedError('the sink was stopped during an insert', { cause: err });
+      const failure = clickHouseFailure(
+        `ClickHouse insert into ${this.table} failed`,
+        err,
+        'check the sink configuration',
+      );
+      metrics.insertErrors.inc({ ...labels, class: failure.kind });
+      // Rows ClickHouse rejects are counted per record by the lane; these are batch failures.
+      if (failure.kind !== 'record')
+        metrics.stageErrors.inc({ pipeline, stage: 'sink', class: failure.kind });
+      trace.getActiveSpan()?.addEvent('insert attempt failed', {
+        'weir.attempt': attempt + 1,
+        'weir.error.class': failure.kind,
+        'exception.message': failure.detail,
+      });
+      throw failure;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    metrics.insertDuration.observe(labels, seconds);
+    metrics.batchesInserted.inc(labels);
+    metrics.rowsInserted.inc(labels, rows);
+    metrics.batchRows.observe(labels, rows);
+    metrics.batchBytes.observe(labels, body.length);
+    metrics.lastInsert.set(labels, Date.now() / 1000);
+    if (this.failing) logger.info({ table: this.table }, 'ClickHouse inserts succeed again');
+    this.failing = false;
+  }
+
+  /** Counts and logs a retry, and marks the sink failing (for readiness). */
+  private onRetry(err: unknown, attempt: number, delayMs: number): void {
+    const { pipeline, metrics, logger } = this.deps;
+    // attemptInsert throws nothing else that is retriable.
+    const failure = err as ClickHouseFailure;
+    metrics.insertRetries.inc({ pipeline, table: this.table, class: failure.kind });
+    // The first failure is a state change and always logged; repeats are rate-limited.
+    if (!this.failing) this.logLimiter.reset('retry');
+    logLimited(
+      logger,
+      this.logLimiter,
+      'warn',
+      'retry',
+      {
+        table: this.table,
+        attempt,
+        retry_in_ms: delayMs,
+        code: failure.code,
+        err: failure.detail,
+      },
+      'ClickHouse insert failed; retrying',
+    );
+    this.failing = true;
   }
 
   /** Stops retry loops; in-progress inserts are aborted. Safe to call twice. */
@@ -312,19 +335,6 @@ export class ClickHouseSink {
 
 export function quoteId(name: string): string {
   return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export { RecordError };
