@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when `npm run build` has made dist/, otherwise the TypeScript source.
+// The `weir` executable: runs the compiled CLI in dist/, which `npm run build` makes (and `npm pack`
+// / `npm publish` run it first). In a checkout, `npm run weir -- …` runs the TypeScript source.
 import { existsSync } from 'node:fs';
 
 const dist = new URL('../dist/cli/weir.js', import.meta.url);
-if (existsSync(dist)) {
-  await import(dist.href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(new URL('../src/cli/weir.ts', import.meta.url).href);
+if (!existsSync(dist)) {
+  process.stderr.write(
+    'weir: error: the compiled CLI (dist/cli/weir.js) is missing: run `npm run build` first, ' +
+      'or `npm run weir -- …` to run the TypeScript source\n',
+  );
+  process.exit(1);
 }
+await import(dist.href);

@@ -23,7 +23,7 @@ import {
   type WeirResult,
 } from './bench/contenders.ts';
 import { runLatency, type LatencyResult } from './bench/latency.ts';
-import { parseBenchArgs, type BenchOptions } from './bench/options.ts';
+import { parseBenchArgs, usage, type BenchOptions } from './bench/options.ts';
 import { median, round } from './bench/stats.ts';
 import {
   Cleanup,
@@ -247,6 +247,10 @@ async function stackReachable(): Promise<void> {
 
 async function main(): Promise<number> {
   const o = parseBenchArgs(process.argv.slice(2));
+  if (o.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const env = machine();
   log(
     `${env.nproc} cores (${env.cpu_model}), ${env.mem_gib} GiB, load ${env.load_avg_1m_at_start}; ${o.runs} run(s) of ${o.events} events`,
@@ -269,7 +273,8 @@ async function main(): Promise<number> {
       continue;
     }
     runs.push(r);
-    process.stderr.write(`${JSON.stringify(summarize(o, [r], env))}\n`);
+    // One run's figures as they come; with a single run they are the final line already.
+    if (o.runs > 1) process.stderr.write(`${JSON.stringify(summarize(o, [r], env))}\n`);
   }
   const summary = summarize(o, runs, env);
   process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -1,16 +1,17 @@
 // `npm run demo`: the whole path on one machine. Brings the local stack up, resets the demo topic
 // and table, runs the demo pipeline (examples/demo.yaml) inside this process, produces generated
-// orders (with malformed records), waits until every offset is committed, and prints the result.
+// orders (with malformed records), waits until every offset is committed, and prints where every
+// record went, from the agent's own counters (they add up to what was produced).
 import { createClient } from '@clickhouse/client';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { connect as natsConnect } from 'nats';
 import { loadConfig } from '../src/config/load.ts';
-import { sinkFields } from '../src/config/schema.ts';
+import { sinkFields, type PipelineConfig } from '../src/config/schema.ts';
 import { createTableSql } from '../src/sink/clickhouse/ddl.ts';
 import { serverInfo } from '../src/sink/clickhouse/describe.ts';
-import { runGenerator } from '../src/generate/index.ts';
+import { runGenerator, type GeneratorReport } from '../src/generate/index.ts';
 import { Agent } from '../src/pipeline/agent.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 
@@ -133,46 +134,16 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, 250));
   }
   const seconds = (Date.now() - t0) / 1000;
-  const dropped = (await agent.metrics.registry.getMetricsAsJSON()).find(
-    (m) => m.name === 'weir_stage_records_dropped_total',
-  );
-  const duplicatesDropped = (dropped?.values ?? [])
-    .filter((v) => v.labels.reason === 'duplicate')
-    .reduce((sum, v) => sum + v.value, 0);
-  const joinRows = (await agent.metrics.registry.getMetricsAsJSON()).find(
-    (m) => m.name === 'weir_join_rows_total',
-  );
-  const joined = (reason: string) =>
-    (joinRows?.values ?? []).find((v) => v.labels.reason === reason)?.value ?? 0;
+  const counts = await readCounters(agent);
   await agent.stop();
 
   const table = `${ch.database}.${ch.table}`;
   const rows = await (
     await clickhouse.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })
   ).json<{ n: string }>();
-  const dlq = await admin.fetchTopicOffsets(p.dead_letter.topic);
-  const dead = dlq.reduce((s, x) => s + Number(x.high) - Number(x.low), 0);
-  const m = report.counts.malformed;
   console.log('');
   say(`done in ${seconds.toFixed(1)} s`);
-  say(
-    `produced        ${report.counts.total} records (${report.counts.unique} unique valid, ${report.counts.duplicates} duplicates, ${m.invalid_json + m.wrong_type + m.missing_field} malformed)`,
-  );
-  say(`duplicates      ${duplicatesDropped} dropped by the dedup stage before ClickHouse`);
-  if (joinTopic) {
-    say(
-      `payments        ${report.counts.payments} on ${joinTopic} (${report.counts.joinablePairs} for an order, ${report.counts.orphanPayments} for none)`,
-    );
-    say(
-      `joined          ${joined('matched')} order+payment rows, ${joined('unmatched')} unpaid orders with null payment fields`,
-    );
-  }
-  say(
-    `in ClickHouse   ${rows[0]?.n} rows in ${table}${p.transforms.some((t) => 'filter' in t) ? ' (the filter drops status = "test")' : ''}`,
-  );
-  say(
-    `dead letters    ${dead} records in topic ${p.dead_letter.topic}, each with its reason in headers`,
-  );
+  for (const line of whereRecordsWent(p, report, counts, Number(rows[0]?.n ?? 0))) say(line);
   console.log(`
 Try:
   clickhouse-client --query "SELECT status, count(), round(sum(amount), 2) FROM ${table} GROUP BY status"
@@ -183,6 +154,126 @@ Try:
   await clickhouse.close();
   await admin.disconnect();
   return 0;
+}
+
+/** The series of one of the agent's counters whose labels pass `where`. */
+type Labels = Record<string, string>;
+type Counters = (
+  name: string,
+  where?: (labels: Labels) => boolean,
+) => { labels: Labels; value: number }[];
+
+async function readCounters(agent: Agent): Promise<Counters> {
+  const metrics = await agent.metrics.registry.getMetricsAsJSON();
+  return (name, where = () => true) =>
+    (metrics.find((m) => m.name === name)?.values ?? [])
+      .map((v) => ({ labels: v.labels as Labels, value: v.value }))
+      .filter((v) => where(v.labels));
+}
+
+const total = (series: { value: number }[]) => series.reduce((sum, v) => sum + v.value, 0);
+
+function byReason(series: { labels: Labels; value: number }[]): Map<string, number> {
+  const reasons = new Map<string, number>();
+  for (const { labels, value } of series)
+    reasons.set(labels.reason!, (reasons.get(labels.reason!) ?? 0) + value);
+  return reasons;
+}
+
+const pad = (label: string, n: number) => `${label.padEnd(15)}${String(n).padStart(7)}  `;
+const check = (a: number, b: number) => (a === b ? '✓' : `✗ (off by ${a - b})`);
+
+/**
+ * Where every produced order went, from the agent's own counters: inserted (or, through a join,
+ * joined or unpaid), filtered, dropped as a duplicate, dead-lettered, or dropped for another
+ * reason (late, …); these add up to what was produced. A join's right stream is counted apart.
+ */
+function whereRecordsWent(
+  p: PipelineConfig,
+  report: GeneratorReport,
+  count: Counters,
+  tableRows: number,
+): string[] {
+  const topic = p.source.topics[0]!;
+  const joinTopic = p.join?.right.topic;
+  // Stages of the pipeline's own records: not the join's right side (join.*); with a join, the
+  // sink counts rows rather than orders, so it is left out too.
+  const orderStage = (l: Labels) =>
+    !l.stage!.startsWith('join.') && !(joinTopic && l.stage === 'sink');
+  const sum = (name: string, where?: (labels: Labels) => boolean) => total(count(name, where));
+  const dead = byReason(count('weir_dead_letter_records_total', orderStage));
+  const dropped = byReason(
+    count('weir_stage_records_dropped_total', (l) => orderStage(l) && l.reason !== 'buffered'),
+  );
+  const produced = sum('weir_source_records_total', (l) => l.topic === topic);
+  const filtered = dropped.get('filtered') ?? 0;
+  const duplicates = dropped.get('duplicate') ?? 0;
+  const deadTotal = [...dead.values()].reduce((a, b) => a + b, 0);
+  // Dead-lettered records are dropped too, under the same reason: the rest was only dropped.
+  const other = [...dropped]
+    .filter(([reason]) => reason !== 'filtered' && reason !== 'duplicate')
+    .map(([reason, n]) => [reason, n - (dead.get(reason) ?? 0)] as const)
+    .filter(([, n]) => n > 0);
+  const joined = sum('weir_join_records_total', (l) => l.side === 'left' && l.reason === 'matched');
+  const unpaid = sum(
+    'weir_join_records_total',
+    (l) => l.side === 'left' && l.reason === 'unmatched',
+  );
+  const joinedRows = sum('weir_join_rows_total', (l) => l.reason === 'matched');
+  const unpaidRows = sum('weir_join_rows_total', (l) => l.reason === 'unmatched');
+  const inserted = sum('weir_stage_records_emitted_total', (l) => l.stage === 'sink');
+  const landed = joinTopic ? joined + unpaid : inserted;
+  const accounted =
+    landed + filtered + duplicates + deadTotal + other.reduce((s, [, n]) => s + n, 0);
+  const table = `${p.sink.clickhouse.database}.${p.sink.clickhouse.table}`;
+  const filters = p.transforms.flatMap((t) => ('filter' in t ? [t.filter] : []));
+  const c = report.counts;
+  const malformed = c.malformed.invalid_json + c.malformed.wrong_type + c.malformed.missing_field;
+  const list = (m: Map<string, number>) => [...m].map(([r, n]) => `${r} ${n}`).join(', ');
+
+  const lines = [
+    `${pad('produced', produced)}orders to ${topic}: ${c.unique} unique valid, ${c.duplicates} duplicates, ${malformed} malformed`,
+    `where each went, by the agent's counters (/metrics):`,
+    ...(joinTopic
+      ? [
+          `  ${pad('joined', joined)}orders with a payment → ${joinedRows} rows`,
+          `  ${pad('unpaid', unpaid)}orders without one → ${unpaidRows} rows with null payment fields (left join)`,
+        ]
+      : [`  ${pad('inserted', inserted)}rows into ${table}`]),
+    ...(filters.length > 0 ? [`  ${pad('filtered', filtered)}by ${filters.join(', ')}`] : []),
+    ...(p.dedup ? [`  ${pad('duplicates', duplicates)}dropped by dedup`] : []),
+    `  ${pad('dead-lettered', deadTotal)}to ${p.dead_letter.topic}, each with its reason in headers${deadTotal > 0 ? ` (${list(dead)})` : ''}`,
+    ...other.map(([reason, n]) => `  ${pad(`dropped: ${reason}`, n)}`),
+    `  ${pad('total', accounted)}${check(accounted, produced)} every produced order is counted once`,
+  ];
+  // A duplicate repeats an earlier valid order; when that order is filtered, so is its copy,
+  // before dedup sees it.
+  if (p.dedup && duplicates !== c.duplicates) {
+    const gap = c.duplicates - duplicates;
+    lines.push(
+      gap > 0 && filters.length > 0
+        ? `of the ${c.duplicates} generated duplicates, dedup dropped ${duplicates}; the other ${gap} copy orders the filter drops, so the filter dropped them first (counted as filtered)`
+        : `the generator made ${c.duplicates} duplicates; dedup dropped ${duplicates}`,
+    );
+  }
+  if (joinTopic) {
+    const payments = sum('weir_source_records_total', (l) => l.topic === joinTopic);
+    const buffered = sum(
+      'weir_join_records_total',
+      (l) => l.side === 'right' && l.reason === 'buffered',
+    );
+    const late = sum('weir_join_records_total', (l) => l.side === 'right' && l.reason === 'late');
+    const deadPayments = sum('weir_dead_letter_records_total', (l) => l.stage!.startsWith('join.'));
+    lines.push(
+      `${pad('payments', payments)}to ${joinTopic}: ${joinedRows} joined an order, ${buffered - joinedRows} matched none (the generator made ${c.orphanPayments} orphans)` +
+        (late + deadPayments > 0 ? `, ${late} late, ${deadPayments} dead-lettered` : ''),
+    );
+  }
+  const rowsLanded = joinTopic ? joinedRows + unpaidRows : inserted;
+  lines.push(
+    `${pad('in ClickHouse', tableRows)}rows in ${table} ${check(tableRows, rowsLanded)}${joinTopic ? ` = ${joinedRows} joined + ${unpaidRows} unpaid` : ' = inserted'}`,
+  );
+  return lines;
 }
 
 main().then(

@@ -29,6 +29,8 @@ export interface BenchOptions {
   /** Keep topics, tables and buckets for inspection. */
   keep: boolean;
   seed: number;
+  /** Print the usage and do nothing else. */
+  help: boolean;
 }
 
 export const defaults: BenchOptions = {
@@ -48,6 +50,7 @@ export const defaults: BenchOptions = {
   nodeFlags: [],
   keep: false,
   seed: 1,
+  help: false,
 };
 
 export const usage = `usage: npm run bench -- [options]
@@ -63,7 +66,8 @@ export const usage = `usage: npm run bench -- [options]
   --cpu-prof DIR          V8 CPU profiles of the agent's throughput runs into DIR
   --node-flags "F…"       extra node flags for the agent, e.g. "--max-semi-space-size=64"
   --seed S                generator seed (default ${defaults.seed})
-  --keep                  keep topics, tables and NATS buckets`;
+  --keep                  keep topics, tables and NATS buckets
+  -h, --help              this help`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const o: BenchOptions = { ...defaults };
@@ -132,6 +136,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         break;
       case '--keep':
         o.keep = true;
+        break;
+      case '--help':
+      case '-h':
+        o.help = true;
         break;
       default:
         throw new Error(`unknown option ${a}\n${usage}`);

@@ -1,10 +1,17 @@
 // The `weir` command: run, validate, generate.
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import { describeError } from '../core/errors.ts';
 import { generateMain } from '../generate/cli.ts';
 import { Agent } from '../pipeline/agent.ts';
 import { createLogger } from '../telemetry/logger.ts';
+
+/** The version in package.json, two folders up from src/cli/ and from dist/cli/ alike. */
+function weirVersion(): string {
+  const url = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
 
 export function fail(err: unknown): number {
   process.stderr.write(`weir: error: ${describeError(err)}\n`);
@@ -68,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('weir')
     .description('Streaming ETL from Kafka into ClickHouse')
+    .version(weirVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   let result: Promise<number> = Promise.resolve(0);

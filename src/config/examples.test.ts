@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { typeToString } from '../core/fields.ts';
 import { loadConfig } from './load.ts';
@@ -61,4 +62,23 @@ test('examples/join.yaml loads: dedup, then a left join whose right fields are n
       .map((f) => f.name),
     ['payment_id', 'paid_amount', 'method', 'paid_at'],
   );
+});
+
+test('examples/exactly-once.yaml: exactly-once required, into a Replicated table it can create', () => {
+  const path = fileURLToPath(new URL('../../examples/exactly-once.yaml', import.meta.url));
+  const [p] = loadConfig(path, {}).pipelines;
+  assert.ok(p);
+  assert.equal(p.sink.clickhouse.exactly_once.mode, 'required');
+  assert.match(
+    p.sink.clickhouse.create_table?.engine ?? '',
+    /^ReplicatedMergeTree\('.+', '\{replica\}'\)$/,
+  );
+  assert.deepEqual(p.sink.clickhouse.create_table?.order_by, ['created_at', 'order_id']);
+});
+
+test('every example config loads', () => {
+  const dir = new URL('../../examples/', import.meta.url);
+  const files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f));
+  assert.ok(files.length >= 3, files.join(', '));
+  for (const file of files) assert.ok(loadConfig(fileURLToPath(new URL(file, dir)), {}), file);
 });

@@ -93,7 +93,7 @@ const telemetrySchema = z
           .boolean()
           .default(true)
           .describe(
-            'Export one trace per batch over OTLP (HTTP/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318). OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none also turn it off. Default true.',
+            'Export one trace per batch over OTLP (HTTP/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318, where a local collector or agent listens). When nothing answers there, one warning says so and spans are dropped until it does; the pipelines are not affected. OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none also turn it off. Default true.',
           ),
         sample_ratio: z
           .number()

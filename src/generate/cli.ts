@@ -1,14 +1,14 @@
 // `weir generate`: flags → options → run → one JSON report line on stdout. Progress and errors go
 // to stderr so the report can be piped.
+import { CommanderError } from 'commander';
 import { ConfigError, describeError } from '../core/errors.ts';
 import { closest } from '../config/suggest.ts';
 import {
-  byFlag,
-  byOption,
-  convert,
-  generateHelp,
+  generateCommand,
+  generateFlags,
   PASSWORD_ENV,
   usage,
+  type FlagSpec,
   type FlagTarget,
 } from './flags.ts';
 import {
@@ -20,48 +20,46 @@ import { runGenerator } from './producer.ts';
 
 export { generateFlags, generateHelp, PASSWORD_ENV } from './flags.ts';
 
-/** Parses `weir generate` flags into validated options (defaults applied). */
+/**
+ * Parses `weir generate` flags into validated options (defaults applied). `--help` writes the help
+ * to `out` and throws commander's `helpDisplayed` error.
+ */
 export function parseGenerateArgs(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
+  out?: (text: string) => void,
 ): ResolvedGeneratorOptions {
+  const { command, attributes } = generateCommand(out);
+  try {
+    command.parse(argv, { from: 'user' });
+  } catch (err) {
+    // A flag's value is the next argument whatever it is, so only the last flag can lack one.
+    if (err instanceof CommanderError && err.code === 'commander.optionMissingArgument')
+      throw usage(`${argv.at(-1)} needs a value`);
+    throw err;
+  }
+  const [stray] = command.args;
+  if (stray !== undefined) throw strayArgument(stray);
   const raw = new Map<FlagTarget, unknown>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--') || arg === '--') throw usage(`unexpected argument "${arg}"`);
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    const negated = name.startsWith('no-') ? byFlag.get(name.slice(3)) : undefined;
-    if (negated?.kind === 'boolean' && inline === undefined) {
-      raw.set(negated.option, false);
-      continue;
-    }
-    const spec = byFlag.get(name);
-    if (!spec) {
-      const guess = closest(name, [...byFlag.keys()]);
-      throw usage(`unknown flag --${name}${guess ? ` (did you mean --${guess}?)` : ''}`);
-    }
-    if (spec.kind === 'boolean' && inline === undefined) {
-      raw.set(spec.option, true);
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined || (inline === undefined && value.startsWith('--'))) {
-      throw usage(`--${spec.flag} needs a value`);
-    }
-    const previous = raw.get(spec.option);
-    const converted = convert(spec, value);
-    // --brokers may be repeated; other flags: the last one wins.
-    raw.set(
-      spec.option,
-      spec.kind === 'list' && Array.isArray(previous)
-        ? [...(previous as unknown[]), ...(converted as unknown[])]
-        : converted,
-    );
+  for (const [spec, attribute] of attributes) {
+    const value: unknown = command.getOptionValue(attribute);
+    if (value !== undefined) raw.set(spec.option, value);
   }
   return resolveFlags(raw, env);
 }
+
+/** What commander left over: the first unknown flag or argument. */
+function strayArgument(arg: string): ConfigError {
+  if (!arg.startsWith('-')) return usage(`unexpected argument "${arg}"`);
+  const name = arg.replace(/^--?/, '').split('=')[0]!;
+  const guess = closest(
+    name,
+    generateFlags.map((f) => f.flag),
+  );
+  return usage(`unknown flag ${arg.split('=')[0]}${guess ? ` (did you mean --${guess}?)` : ''}`);
+}
+
+const byOption = new Map<FlagTarget, FlagSpec>(generateFlags.map((f) => [f.option, f]));
 
 function resolveFlags(
   raw: Map<FlagTarget, unknown>,
@@ -107,14 +105,11 @@ export interface GenerateIo {
 export async function generateMain(argv: string[], io: GenerateIo = {}): Promise<number> {
   const out = io.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = io.stderr ?? ((s: string) => void process.stderr.write(s));
-  if (argv.includes('--help') || argv.includes('-h')) {
-    out(generateHelp());
-    return 0;
-  }
   let options: ResolvedGeneratorOptions;
   try {
-    options = parseGenerateArgs(argv, io.env ?? process.env);
+    options = parseGenerateArgs(argv, io.env ?? process.env, out);
   } catch (e) {
+    if (e instanceof CommanderError && e.code === 'commander.helpDisplayed') return 0;
     err(`weir generate: error: ${describeError(e)}\n`);
     return 2;
   }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { FakeClock } from '../core/clock.ts';
 import { LogLimiter } from './log-limit.ts';
 import { createLogger } from './logger.ts';
-import { diagLogger, resolveTracing, type TracingOptions } from './tracing.ts';
+import { diagLogger, ReportingExporter, resolveTracing, type TracingOptions } from './tracing.ts';
 
 const opts: TracingOptions = { enabled: true, sample_ratio: 1, service_name: 'weir' };
 
@@ -83,5 +84,54 @@ describe('tracing settings', () => {
         ['OpenTelemetry: connect ECONNREFUSED 127.0.0.1:4318', 1],
       ],
     );
+  });
+
+  it('reports a collector that does not answer once, at warn, and stops trying it on stop', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = {
+      write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>),
+    } as unknown as NodeJS.WritableStream;
+    const answers = [false, false, true, false];
+    let attempts = 0;
+    const inner: SpanExporter = {
+      export: (_spans, done) => {
+        const ok = answers[attempts++] ?? false;
+        done(
+          ok ? { code: 0 } : { code: 1, error: new Error('connect ECONNREFUSED 127.0.0.1:4318') },
+        );
+      },
+      shutdown: () => Promise.resolve(),
+    };
+    const exporter = new ReportingExporter(
+      inner,
+      'http://localhost:4318/v1/traces',
+      createLogger({ level: 'info', destination }),
+    );
+    const spans = (n: number) => Array.from({ length: n }, () => ({}) as ReadableSpan);
+    const codes: number[] = [];
+    for (const n of [2, 3, 1, 4]) exporter.export(spans(n), (r) => codes.push(r.code));
+    exporter.stop();
+    exporter.export(spans(5), (r) => codes.push(r.code));
+    await exporter.shutdown();
+    assert.deepEqual(codes, [0, 0, 0, 0, 0], 'the SDK is not asked to log failures again');
+    assert.equal(attempts, 4, 'no attempt once stopping with the collector failing');
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.msg, l.dropped ?? l.err]),
+      [
+        [
+          'warn',
+          'tracing: cannot export spans; dropping them until the collector answers',
+          'connect ECONNREFUSED 127.0.0.1:4318',
+        ],
+        ['info', 'tracing: exporting spans again', 5],
+        [
+          'warn',
+          'tracing: cannot export spans; dropping them until the collector answers',
+          'connect ECONNREFUSED 127.0.0.1:4318',
+        ],
+        ['info', 'tracing: stopped; spans dropped while the collector did not answer', 9],
+      ],
+    );
+    assert.match(String(lines[0]!.fix), /OTEL_EXPORTER_OTLP_ENDPOINT.*OTEL_SDK_DISABLED=true/);
   });
 });

@@ -4,14 +4,18 @@
 // _HEADERS, _TIMEOUT, _PROTOCOL, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER
 // (+ _ARG), OTEL_BSP_*, OTEL_PROPAGATORS. No instrumentation is registered: the exporter's own HTTP
 // calls and the Kafka / ClickHouse clients' internals are never traced, only Weir's batch spans.
+// Tracing is on by default, to the standard local collector address; when nothing listens there,
+// that is said once, at warn, with the fix, and stopping does not wait on the absent collector.
 import { DiagLogLevel, diag, trace, type DiagLogger, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+import { core, NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import {
   AlwaysOnSampler,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
+  type ReadableSpan,
   type Sampler,
+  type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { LogLimiter } from './log-limit.ts';
 import type { Logger } from './logger.ts';
@@ -38,6 +42,8 @@ export type ResolvedTracing =
       sampler: Sampler | undefined;
       /** `default`: Weir's OTLP/protobuf exporter; `env`: the SDK picks from OTEL_* variables. */
       exporter: 'default' | 'env';
+      /** Where the default exporter sends spans. */
+      endpoint: string;
       /** What is exported, for the start-up log line. */
       describe: string;
     };
@@ -77,6 +83,7 @@ export function resolveTracing(opts: TracingOptions, env: Env = process.env): Re
     serviceName: serviceFromEnv ? undefined : opts.service_name,
     sampler,
     exporter: custom ? 'env' : 'default',
+    endpoint,
     describe: custom
       ? `as OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_PROTOCOL say`
       : `OTLP http/protobuf to ${endpoint}`,
@@ -121,6 +128,84 @@ export function diagLogger(logger: Logger, limiter = new LogLimiter()): DiagLogg
   return { error: log, warn: log, info: quiet, debug: quiet, verbose: quiet };
 }
 
+const { ExportResultCode } = core;
+type ExportDone = Parameters<SpanExporter['export']>[1];
+
+/**
+ * Wraps the OTLP exporter so that a collector which does not answer is reported once per outage,
+ * at warn with the fix, instead of by the SDK for every batch and once more on stop. While it
+ * fails, spans are dropped and counted; the first success after that says so. Once `stop()` is
+ * called, a failing collector gets no more attempts, so the last flush does not hold up a stop.
+ */
+export class ReportingExporter implements SpanExporter {
+  private failing = false;
+  private dropped = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly endpoint: string,
+    private readonly logger: Logger,
+  ) {}
+
+  export(spans: ReadableSpan[], done: ExportDone): void {
+    if (this.failing && this.stopping) {
+      this.dropped += spans.length;
+      done({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    this.inner.export(spans, (result) => {
+      if (result.code === ExportResultCode.SUCCESS) this.recovered();
+      else this.failed(spans.length, result.error);
+      // A failure is reported here; passed on, the SDK would log it again for every batch.
+      done({ code: ExportResultCode.SUCCESS });
+    });
+  }
+
+  private failed(spans: number, error: Error | undefined): void {
+    this.dropped += spans;
+    if (this.failing) return;
+    this.failing = true;
+    this.logger.warn(
+      {
+        endpoint: this.endpoint,
+        err: summarize(error?.message ?? 'export failed'),
+        fix: 'run a collector there, point OTEL_EXPORTER_OTLP_ENDPOINT at one, or turn tracing off (agent.telemetry.tracing.enabled: false or OTEL_SDK_DISABLED=true)',
+      },
+      'tracing: cannot export spans; dropping them until the collector answers',
+    );
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    this.logger.info(
+      { endpoint: this.endpoint, dropped: this.dropped },
+      'tracing: exporting spans again',
+    );
+    this.failing = false;
+    this.dropped = 0;
+  }
+
+  /** The agent is stopping: from now on a failing collector is not tried again. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    this.stop();
+    if (this.failing)
+      this.logger.info(
+        { endpoint: this.endpoint, dropped: this.dropped },
+        'tracing: stopped; spans dropped while the collector did not answer',
+      );
+    return this.inner.shutdown();
+  }
+}
+
 /**
  * Starts the SDK and registers it globally (tracer provider, context manager, propagator), so
  * `trace.getTracer(TRACER_NAME)` handed out before the start begins to record once it runs.
@@ -147,20 +232,26 @@ export function startTracing(
   };
   if (resolved.serviceName !== undefined) config.serviceName = resolved.serviceName;
   if (resolved.sampler) config.sampler = resolved.sampler;
-  if (resolved.exporter === 'default') config.traceExporter = new OTLPTraceExporter();
+  const exporter =
+    resolved.exporter === 'default'
+      ? new ReportingExporter(new OTLPTraceExporter(), resolved.endpoint, logger)
+      : undefined;
+  if (exporter) config.traceExporter = exporter;
   const sdk = new NodeSDK(config);
   sdk.start();
   logger.info({ export: resolved.describe }, 'tracing: one trace per batch');
   let stopping: Promise<void> | undefined;
   return {
     enabled: true,
-    shutdown: () =>
-      (stopping ??= Promise.race([
+    shutdown: () => {
+      exporter?.stop();
+      return (stopping ??= Promise.race([
         sdk.shutdown().catch((err: unknown) => {
           logger.warn({ err: String(err) }, 'could not flush the last spans');
         }),
         new Promise<void>((r) => setTimeout(r, 5000).unref()),
-      ])),
+      ]));
+    },
   };
 }
 
