@@ -15,13 +15,13 @@ import type { DeadLetter, Envelope, StageOutput } from '../core/record.ts';
 import type { Stage } from '../stages/stage.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import type { KeyOf, KeyedStore } from '../state/keyed/index.ts';
 import { retryNats } from '../state/nats.ts';
 import type { DuplicateSink } from './duplicates.ts';
 import { KEY_WORDS, KeyBuffer, decodeKeys } from './entries.ts';
 import { hash64, hashHex, type Hash64 } from './hash.ts';
+import type { Claim, GlobalStore } from './global-store.ts';
 import { KeyIndex, type Probe } from './key-index.ts';
-import type { KeyOf } from './key.ts';
-import type { Claim, GlobalStore, KeyedStore } from './store.ts';
 
 /** Event times further ahead of the agent's clock than this do not move the window. */
 export const MAX_FUTURE_MS = 3_600_000;

@@ -19,8 +19,7 @@ import type { Clock } from '../core/clock.ts';
 import { RecordError } from '../core/errors.ts';
 import type { DeadLetter, Envelope, Row, StageOutput } from '../core/record.ts';
 import type { JoinOutput } from '../config/output-fields.ts';
-import type { KeyOf } from '../dedup/key.ts';
-import type { KeyedStore } from '../dedup/store.ts';
+import type { KeyOf, KeyedStore } from '../state/keyed/index.ts';
 
 export interface JoinSettings {
   type: 'inner' | 'left';

@@ -5,8 +5,8 @@
 import { trace } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
 import type { Envelope, StageOutput } from '../core/record.ts';
-import type { KeyedStore, LoadedPartition } from '../dedup/store.ts';
 import type { Stage } from '../stages/stage.ts';
+import type { KeyedStore, LoadedPartition } from '../state/keyed/index.ts';
 import { retryNats } from '../state/nats.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
