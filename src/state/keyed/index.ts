@@ -4,3 +4,6 @@
 export { planKey, type KeyOf, type KeySpec } from './key.ts';
 export type { KeyedStore, LoadedPartition } from './store.ts';
 export { NatsKeyedStore } from './nats-store.ts';
+export { StateCalls, type StateCallsOptions } from './calls.ts';
+export { KeyedState, StatePartition, type KeyedStateOptions } from './partitions.ts';
+export { traceRebuild } from './trace.ts';
