@@ -25,7 +25,7 @@ import { createMetrics } from '../telemetry/metrics.ts';
 import { KeyBuffer } from './entries.ts';
 import { hash64, type Hash64 } from './hash.ts';
 import { KeyIndex, type Probe } from './key-index.ts';
-import { DedupStage } from './stage.ts';
+import { createDedup } from './stage.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -210,7 +210,7 @@ async function rebuild(): Promise<Record<string, number>> {
         await writer.append('orders', p, buf.encode(maxEntryBytes));
       }
     }
-    const stage = new DedupStage(
+    const stage = createDedup(
       {
         pipeline: 'bench',
         keyOf: planKey('id', [{ name: 'id', type: { kind: 'string' }, nullable: false }]),

@@ -10,7 +10,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { KafkaDuplicateSink } from './duplicates.ts';
 import { NatsGlobalStore } from './global-store.ts';
-import { DedupStage } from './stage.ts';
+import { createDedup, type DedupStage } from './stage.ts';
 
 /** NATS keeps state this much longer than the window (clock skew, a rebuild at the edge). */
 export const RETENTION_MARGIN_MS = 3_600_000;
@@ -46,7 +46,7 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
         { bucket: bucketName, mode: cfg.mode, window_ms: cfg.window, nats: cfg.nats.servers },
         'dedup state bucket ready',
       );
-      return new DedupStage(
+      return createDedup(
         {
           pipeline: deps.pipeline,
           keyOf,

@@ -9,7 +9,7 @@ import { createLogger } from '../telemetry/logger.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
 import { planKey, type KeySpec } from '../state/keyed/key.ts';
 import { MemoryKeyedStore } from '../state/keyed/memory-store.ts';
-import { DedupStage, type DedupSettings } from './stage.ts';
+import { createDedup, type DedupSettings, type DedupStage } from './stage.ts';
 import { MemoryGlobalStore } from './testing.ts';
 
 const fields: FieldInfo[] = [
@@ -33,7 +33,7 @@ function setup(
   const clock = shared.clock ?? new FakeClock(T0);
   const store = shared.store ?? new MemoryKeyedStore();
   const metrics = createMetrics(new Registry(), { defaults: false });
-  const stage = new DedupStage(
+  const stage = createDedup(
     {
       pipeline: 'p',
       keyOf: planKey(over.key ?? 'id', fields),
