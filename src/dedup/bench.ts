@@ -18,15 +18,14 @@ import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { systemClock } from '../core/clock.ts';
 import { runGenerator } from '../generate/index.ts';
+import { NatsKeyedStore, planKey } from '../state/keyed/index.ts';
 import { ensureBucket } from '../state/nats.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
 import { KeyBuffer } from './entries.ts';
 import { hash64, type Hash64 } from './hash.ts';
 import { KeyIndex, type Probe } from './key-index.ts';
-import { planKey } from './key.ts';
-import { NatsKeyedStore } from './nats-store.ts';
-import { DedupStage } from './stage.ts';
+import { createDedup } from './stage.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -211,7 +210,7 @@ async function rebuild(): Promise<Record<string, number>> {
         await writer.append('orders', p, buf.encode(maxEntryBytes));
       }
     }
-    const stage = new DedupStage(
+    const stage = createDedup(
       {
         pipeline: 'bench',
         keyOf: planKey('id', [{ name: 'id', type: { kind: 'string' }, nullable: false }]),

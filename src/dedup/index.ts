@@ -1,16 +1,16 @@
-// Streaming deduplication: the stage, its index and its state stores (README "Deduplication").
+// Streaming deduplication: the stage (keyed or global mode), its index and its global claims
+// (README "Deduplication"). Keyed state (key plans, per-partition stores) is in ../state/keyed.
 export {
-  DedupStage,
-  MAX_FUTURE_MS,
+  createDedup,
   type DedupDeps,
   type DedupOutcome,
   type DedupSettings,
+  type DedupStage,
 } from './stage.ts';
+export { MAX_FUTURE_MS } from './common.ts';
 export { openDedup, RETENTION_MARGIN_MS, type OpenDedupDeps } from './open.ts';
 export { KeyIndex, type TimeBase } from './key-index.ts';
 export { hash64, hashHex, type Hash64 } from './hash.ts';
-export { planKey, type DedupKeySpec, type KeyOf } from './key.ts';
 export { KeyBuffer, decodeKeys, KEY_BYTES } from './entries.ts';
-export type { Claim, GlobalStore, KeyedStore, LoadedPartition } from './store.ts';
-export { NatsGlobalStore, NatsKeyedStore } from './nats-store.ts';
+export { NatsGlobalStore, type Claim, type GlobalStore } from './global-store.ts';
 export { KafkaDuplicateSink, type DuplicateSink } from './duplicates.ts';

@@ -4,13 +4,13 @@ import type { Kafka } from 'kafkajs';
 import type { DedupConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FieldInfo } from '../core/fields.ts';
+import { NatsKeyedStore, planKey } from '../state/keyed/index.ts';
 import { openStateBucket } from '../state/nats.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { KafkaDuplicateSink } from './duplicates.ts';
-import { planKey } from './key.ts';
-import { NatsGlobalStore, NatsKeyedStore } from './nats-store.ts';
-import { DedupStage } from './stage.ts';
+import { NatsGlobalStore } from './global-store.ts';
+import { createDedup, type DedupStage } from './stage.ts';
 
 /** NATS keeps state this much longer than the window (clock skew, a rebuild at the edge). */
 export const RETENTION_MARGIN_MS = 3_600_000;
@@ -26,7 +26,7 @@ export interface OpenDedupDeps {
 }
 
 export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<DedupStage> {
-  const keyOf = planKey(cfg.key, deps.fields);
+  const keyOf = planKey(cfg.key, deps.fields, 'dedup.key');
   const logger = deps.logger.child({ stage: 'dedup' });
   const bucketName = cfg.nats.bucket;
   return openStateBucket(
@@ -46,7 +46,7 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
         { bucket: bucketName, mode: cfg.mode, window_ms: cfg.window, nats: cfg.nats.servers },
         'dedup state bucket ready',
       );
-      return new DedupStage(
+      return createDedup(
         {
           pipeline: deps.pipeline,
           keyOf,

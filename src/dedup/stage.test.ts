@@ -7,9 +7,10 @@ import type { Envelope, Row } from '../core/record.ts';
 import { envelope, sourceRecord } from '../stages/testkit.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
-import { planKey, type DedupKeySpec } from './key.ts';
-import { DedupStage, type DedupSettings } from './stage.ts';
-import { MemoryGlobalStore, MemoryKeyedStore } from './testing.ts';
+import { planKey, type KeySpec } from '../state/keyed/key.ts';
+import { MemoryKeyedStore } from '../state/keyed/memory-store.ts';
+import { createDedup, type DedupSettings, type DedupStage } from './stage.ts';
+import { MemoryGlobalStore } from './testing.ts';
 
 const fields: FieldInfo[] = [
   { name: 'id', type: { kind: 'string' }, nullable: true },
@@ -26,13 +27,13 @@ interface Setup {
 }
 
 function setup(
-  over: Partial<DedupSettings> & { key?: DedupKeySpec } = {},
+  over: Partial<DedupSettings> & { key?: KeySpec } = {},
   shared: { store?: MemoryKeyedStore; global?: MemoryGlobalStore; clock?: FakeClock } = {},
 ): Setup {
   const clock = shared.clock ?? new FakeClock(T0);
   const store = shared.store ?? new MemoryKeyedStore();
   const metrics = createMetrics(new Registry(), { defaults: false });
-  const stage = new DedupStage(
+  const stage = createDedup(
     {
       pipeline: 'p',
       keyOf: planKey(over.key ?? 'id', fields),

@@ -5,9 +5,9 @@ import { describe, it } from 'node:test';
 import { FakeClock } from '../core/clock.ts';
 import type { FieldInfo } from '../core/fields.ts';
 import type { Envelope, StageOutput } from '../core/record.ts';
-import { planKey } from '../dedup/key.ts';
-import { MemoryKeyedStore } from '../dedup/testing.ts';
 import { envelope, sourceRecord } from '../stages/testkit.ts';
+import { planKey } from '../state/keyed/key.ts';
+import { MemoryKeyedStore } from '../state/keyed/memory-store.ts';
 import { JoinEngine, type JoinSettings } from './engine.ts';
 
 const T0 = Date.UTC(2025, 0, 1);

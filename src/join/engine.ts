@@ -19,8 +19,7 @@ import type { Clock } from '../core/clock.ts';
 import { RecordError } from '../core/errors.ts';
 import type { DeadLetter, Envelope, Row, StageOutput } from '../core/record.ts';
 import type { JoinOutput } from '../config/output-fields.ts';
-import type { KeyOf } from '../dedup/key.ts';
-import type { KeyedStore } from '../dedup/store.ts';
+import { KeyedState, StatePartition, type KeyOf, type KeyedStore } from '../state/keyed/index.ts';
 
 export interface JoinSettings {
   type: 'inner' | 'left';
@@ -55,6 +54,8 @@ export interface JoinEngineDeps {
   observer?: JoinObserver;
   /** A partition gets a fresh snapshot after this many deltas. */
   snapshotEvery?: number;
+  /** A snapshot failed (its deltas stay; it is tried again after the partition's next write). */
+  onSnapshotFailed?: (topic: string, partition: number, err: unknown) => void;
 }
 
 /** Output for held left events, decided later; delivered to the left partition's lane. */
@@ -79,7 +80,6 @@ interface Held {
 }
 
 const MAX_MARKS = 512;
-const SNAPSHOT_EVERY = 200;
 
 class Marks {
   list: Mark[] = [];
@@ -117,22 +117,12 @@ class Marks {
   }
 }
 
-class PartitionBase {
+class PartitionBase extends StatePartition {
   maxT = -Infinity;
   /** Set from the marks when the first record after (re)assignment arrives. */
   restored = false;
   lastOffset = -1;
   readonly marks = new Marks();
-  deltas = 0;
-  snapshotting = false;
-  loaded = false;
-  ready: Promise<void> = Promise.resolve();
-  revoked = false;
-
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-  ) {}
 
   /** On the first record after a restart: the newest time as the first run had it there. */
   restore(offset: number): void {
@@ -253,6 +243,7 @@ export class JoinEngine {
   private readonly lefts = new Map<number, LeftPartition>();
   /** Right fields the output uses: only these are kept in the buffer. */
   private readonly rightFields: string[];
+  private readonly state: KeyedState<PartitionBase>;
   private chain: Promise<void> = Promise.resolve();
   private broken: Error | undefined;
 
@@ -263,6 +254,13 @@ export class JoinEngine {
     this.rightFields = [
       ...new Set(s.outputs.filter((o) => o.side === 'right').map((o) => o.field)),
     ];
+    this.state = new KeyedState({
+      store: d.store,
+      snapshotEvery: d.snapshotEvery,
+      snapshotOf: (p, maxBytes) =>
+        encodeEntries(p.marks.list, p instanceof RightPartition ? p.live() : [], maxBytes),
+      onSnapshotFailed: (p, err) => d.onSnapshotFailed?.(p.topic, p.partition, err),
+    });
   }
 
   // ---------------------------------------------------------------- partitions
@@ -276,7 +274,7 @@ export class JoinEngine {
     if (!p) {
       p = new RightPartition(this.s.rightTopic, partition, this.d.clock.now());
       this.rights.set(partition, p);
-      this.startLoad(p);
+      p.loading(this.load(p));
     }
     return p;
   }
@@ -286,25 +284,17 @@ export class JoinEngine {
     if (!p) {
       p = new LeftPartition(this.s.leftTopic, partition);
       this.lefts.set(partition, p);
-      this.startLoad(p);
+      p.loading(this.load(p));
     }
     return p;
   }
 
-  private startLoad(p: PartitionBase): void {
-    p.ready = this.load(p).then(() => {
-      p.loaded = true;
-    });
-    p.ready.catch(() => undefined);
-  }
-
   private async load(p: PartitionBase): Promise<void> {
-    const loaded = await this.d.store.load(p.topic, p.partition);
-    if (p.revoked) return;
-    p.deltas = loaded.deltas;
+    const entries = await this.state.load(p);
+    if (!entries) return;
     const records = new Map<number, BufferedRight>();
     const marks: Mark[] = [];
-    for (const bytes of loaded.entries) {
+    for (const bytes of entries) {
       let e: Entry;
       try {
         e = JSON.parse(dec.decode(bytes)) as Entry;
@@ -556,39 +546,18 @@ export class JoinEngine {
 
   private async writePending(): Promise<void> {
     if (this.broken) throw this.broken;
-    const store = this.d.store;
-    const jobs: { p: PartitionBase; entries: Uint8Array[] }[] = [];
+    const writes: { p: PartitionBase; entries: Uint8Array[] }[] = [];
     for (const p of [...this.rights.values(), ...this.lefts.values()]) {
       const records = p instanceof RightPartition ? p.pending : [];
       if (records.length === 0 && p.marks.pending.length === 0) continue;
-      jobs.push({ p, entries: encodeEntries(p.marks.pending, records, store.maxEntryBytes) });
+      writes.push({
+        p,
+        entries: encodeEntries(p.marks.pending, records, this.state.maxEntryBytes),
+      });
       p.marks.pending = [];
       if (p instanceof RightPartition) p.pending = [];
     }
-    await Promise.all(jobs.map(({ p, entries }) => store.append(p.topic, p.partition, entries)));
-    const every = this.d.snapshotEvery ?? SNAPSHOT_EVERY;
-    for (const { p, entries } of jobs) {
-      p.deltas += entries.length;
-      if (p.deltas >= every && !p.snapshotting && !p.revoked) this.snapshot(p);
-    }
-  }
-
-  private snapshot(p: PartitionBase): void {
-    const store = this.d.store;
-    const records = p instanceof RightPartition ? p.live() : [];
-    const chunks = encodeEntries(p.marks.list, records, store.maxEntryBytes);
-    const coverage = store.coverage(p.topic, p.partition);
-    const deltas = p.deltas;
-    p.snapshotting = true;
-    store
-      .snapshot(p.topic, p.partition, chunks, coverage)
-      .then(() => {
-        p.deltas = Math.max(0, p.deltas - deltas);
-      })
-      .catch(() => undefined) // deltas stay; the next snapshot covers them
-      .finally(() => {
-        p.snapshotting = false;
-      });
+    await this.state.append(writes);
   }
 
   // ---------------------------------------------------------------- reporting

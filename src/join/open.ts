@@ -4,9 +4,8 @@ import type { JoinConfig } from '../config/schema.ts';
 import { joinOutputs } from '../config/output-fields.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FieldInfo } from '../core/fields.ts';
-import { planKey } from '../dedup/key.ts';
-import { NatsKeyedStore } from '../dedup/nats-store.ts';
 import { schemaFields } from '../stages/parse.ts';
+import { NatsKeyedStore, planKey } from '../state/keyed/index.ts';
 import { openStateBucket } from '../state/nats.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
@@ -25,8 +24,8 @@ export interface OpenJoinDeps {
 
 export async function openJoin(cfg: JoinConfig, deps: OpenJoinDeps): Promise<JoinStage> {
   const rightFields = schemaFields(cfg.right.schema.fields);
-  const leftKey = planKey(cfg.left.key, deps.fields);
-  const rightKey = planKey(cfg.right.key, rightFields);
+  const leftKey = planKey(cfg.left.key, deps.fields, 'join.left.key');
+  const rightKey = planKey(cfg.right.key, rightFields, 'join.right.key');
   const logger = deps.logger.child({ stage: 'join' });
   const bucketName = cfg.nats.bucket;
   return openStateBucket(

@@ -2,17 +2,16 @@
 // own topic, after parse, transforms and dedup) and the right lanes (the join's topic, after its
 // own parse). Right events are buffered and leave the chain (reason `buffered`); left events leave
 // as joined rows, now or, when their window is still open, later through the lane's release.
-import { trace } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
+import { describeError } from '../core/errors.ts';
 import type { Envelope, StageOutput } from '../core/record.ts';
-import type { KeyedStore, LoadedPartition } from '../dedup/store.ts';
 import type { Stage } from '../stages/stage.ts';
-import { retryNats } from '../state/nats.ts';
+import { StateCalls, traceRebuild } from '../state/keyed/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { JoinEngine, type JoinEngineDeps, type JoinSettings, type Release } from './engine.ts';
 
-export interface JoinStageDeps extends Omit<JoinEngineDeps, 'observer'> {
+export interface JoinStageDeps extends Omit<JoinEngineDeps, 'observer' | 'onSnapshotFailed'> {
   pipeline: string;
   metrics: Metrics;
   logger: Logger;
@@ -22,73 +21,29 @@ export interface JoinStageDeps extends Omit<JoinEngineDeps, 'observer'> {
   retryInitialMs?: number;
 }
 
-/** Retries transient NATS errors (forever, with backoff) and times every operation. */
-class TimedStore implements KeyedStore {
-  readonly abort = new AbortController();
-
-  constructor(
-    private readonly inner: KeyedStore,
-    private readonly d: JoinStageDeps,
-  ) {}
-
-  get maxEntryBytes(): number {
-    return this.inner.maxEntryBytes;
-  }
-
-  private run<T>(op: string, what: string, fn: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    return retryNats(fn, {
-      what,
-      logger: this.d.logger,
-      signal: this.abort.signal,
-      initialMs: this.d.retryInitialMs,
-    }).then((v) => {
-      this.d.metrics.stateOpDuration.observe(
-        { pipeline: this.d.pipeline, op },
-        (performance.now() - started) / 1000,
-      );
-      return v;
-    });
-  }
-
-  load(topic: string, partition: number): Promise<LoadedPartition> {
-    return this.run('join_load', 'read the join state', () => this.inner.load(topic, partition));
-  }
-
-  append(topic: string, partition: number, entries: Uint8Array[]): Promise<void> {
-    return this.run('join_persist', 'persist the join state', () =>
-      this.inner.append(topic, partition, entries),
-    );
-  }
-
-  coverage(topic: string, partition: number): number {
-    return this.inner.coverage(topic, partition);
-  }
-
-  snapshot(topic: string, partition: number, chunks: Uint8Array[], coverage: number) {
-    return this.run('join_snapshot', 'snapshot the join state', () =>
-      this.inner.snapshot(topic, partition, chunks, coverage),
-    );
-  }
-}
-
 export class JoinStage implements Stage {
   readonly name = 'join';
   readonly kind = 'join';
   readonly engine: JoinEngine;
-  private readonly store: TimedStore;
+  /** Retries and times the store calls; stopped on close. */
+  private readonly calls: StateCalls;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     readonly s: JoinSettings,
     private readonly d: JoinStageDeps,
   ) {
-    this.store = new TimedStore(d.store, d);
+    this.calls = new StateCalls(d);
     const labels = { pipeline: d.pipeline };
     const { metrics } = d;
     this.engine = new JoinEngine(s, {
       ...d,
-      store: this.store,
+      store: this.calls.store(d.store, 'join'),
+      onSnapshotFailed: (topic, partition, err) =>
+        d.logger.warn(
+          { partition: `${topic}/${partition}`, err: describeError(err) },
+          'join snapshot failed; the deltas stay and it is tried again later',
+        ),
       observer: {
         left: (reason, n) => metrics.joinRecords.inc({ ...labels, side: 'left', reason }, n),
         right: (reason, n) => metrics.joinRecords.inc({ ...labels, side: 'right', reason }, n),
@@ -125,36 +80,21 @@ export class JoinStage implements Stage {
   /** Rebuilds the partition's state from NATS, in a `join rebuild` span. */
   onAssign(topic: string, partition: number): Promise<void> {
     const started = performance.now();
-    return trace
-      .getTracer('weir')
-      .startActiveSpan('join rebuild', async (span) => {
-        span.setAttributes({
-          'weir.pipeline': this.d.pipeline,
-          'messaging.destination.name': topic,
-          'messaging.destination.partition.id': String(partition),
-        });
-        try {
-          await this.engine.onAssign(topic, partition);
-        } catch (err) {
-          span.recordException(err as Error);
-          throw err;
-        } finally {
-          span.end();
-        }
-      })
-      .then(() => {
-        const seconds = (performance.now() - started) / 1000;
-        this.d.metrics.joinRebuildDuration.observe({ pipeline: this.d.pipeline }, seconds);
-        this.d.logger.info(
-          {
-            partition: `${topic}/${partition}`,
-            buffered: this.engine.bufferedRight,
-            ms: Math.round(seconds * 1000),
-          },
-          'join state rebuilt',
-        );
-        this.updateGauges();
-      });
+    return traceRebuild('join', this.d.pipeline, topic, partition, () =>
+      this.engine.onAssign(topic, partition),
+    ).then(() => {
+      const seconds = (performance.now() - started) / 1000;
+      this.d.metrics.joinRebuildDuration.observe({ pipeline: this.d.pipeline }, seconds);
+      this.d.logger.info(
+        {
+          partition: `${topic}/${partition}`,
+          buffered: this.engine.bufferedRight,
+          ms: Math.round(seconds * 1000),
+        },
+        'join state rebuilt',
+      );
+      this.updateGauges();
+    });
   }
 
   onRevoke(topic: string, partition: number): void {
@@ -199,7 +139,7 @@ export class JoinStage implements Stage {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    this.store.abort.abort();
+    this.calls.stop();
     await this.d.closeStore?.();
   }
 }

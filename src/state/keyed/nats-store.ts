@@ -1,18 +1,18 @@
-// Dedup state in a NATS JetStream KV bucket. Keyed mode, per topic-partition:
+// Keyed state in a NATS JetStream KV bucket, per topic-partition:
 //
-//   d.<topic>.<partition>.<writer>.<n>       a delta: keys accepted since the previous persist
-//   s.<topic>.<partition>.<snapshot>.<chunk> a snapshot chunk: every live key at snapshot time
+//   d.<topic>.<partition>.<writer>.<n>       a delta: what changed since the previous persist
+//   s.<topic>.<partition>.<snapshot>.<chunk> a snapshot chunk: the whole live state at snapshot time
 //   m.<topic>.<partition>                    the manifest: which snapshot is current
 //
 // (`.` in a topic name is written `=`.) A rebuild reads the manifest, then every entry of the
 // partition through one ordered consumer (a KV watch). A snapshot is written chunk by chunk, then
 // the manifest (compare-and-set, so two writers cannot both win), then older snapshots and the
-// deltas it covers are purged by sequence. The bucket's max age removes whatever outlives the
-// window. Global mode uses one key per dedup key, `k.<hash>`, claimed with compare-and-set.
+// deltas it covers are purged by sequence. The bucket's max age, if any, removes whatever outlives
+// the stage's window.
 import { randomBytes } from 'node:crypto';
 import type { KV, KvEntry } from 'nats';
-import { isWrongLastSequence, type Bucket } from '../state/nats.ts';
-import type { Claim, GlobalStore, KeyedStore, LoadedPartition } from './store.ts';
+import { isWrongLastSequence, type Bucket } from '../nats.ts';
+import type { KeyedStore, LoadedPartition } from './store.ts';
 
 /** Give up on a rebuild that receives nothing for this long (the server pruned what it announced). */
 const IDLE_TIMEOUT_MS = 15_000;
@@ -22,7 +22,7 @@ interface Manifest {
   chunks: number;
 }
 
-export const topicToken = (topic: string) => topic.replaceAll('.', '=');
+const topicToken = (topic: string) => topic.replaceAll('.', '=');
 
 export class NatsKeyedStore implements KeyedStore {
   private readonly writer = randomBytes(4).toString('hex');
@@ -153,57 +153,5 @@ async function readAll(kv: KV, key: string, onEntry: (e: KvEntry) => void): Prom
     watch.stop();
   }
   if (!initialized)
-    throw new Error(`reading dedup state ${key} stalled (nothing received for 15 s)`);
-}
-
-/** Global mode: `k.<hash>` → claim, written with compare-and-set. */
-export class NatsGlobalStore implements GlobalStore {
-  constructor(private readonly bucket: Bucket) {}
-
-  async claim(key: string, mine: Claim, holds: (existing: Claim) => boolean): Promise<Claim> {
-    const { kv } = this.bucket;
-    const k = `k.${key}`;
-    const value = encodeClaim(mine);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await kv.put(k, value, { previousSeq: 0 });
-        return mine;
-      } catch (err) {
-        if (!isWrongLastSequence(err) || attempt > 8) throw err;
-      }
-      const e = await kv.get(k);
-      if (!e) continue;
-      const existing = e.operation === 'PUT' ? decodeClaim(e.value) : undefined;
-      if (existing && holds(existing)) return existing;
-      try {
-        await kv.update(k, value, e.revision);
-        return mine;
-      } catch (err) {
-        if (!isWrongLastSequence(err)) throw err;
-      }
-    }
-  }
-}
-
-export function encodeClaim(c: Claim): Uint8Array {
-  const topic = new TextEncoder().encode(c.topic);
-  const out = new Uint8Array(16 + topic.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, c.partition, true);
-  view.setUint32(4, c.offset >>> 0, true);
-  view.setUint32(8, Math.floor(c.offset / 0x1_0000_0000), true);
-  view.setUint32(12, c.sec, true);
-  out.set(topic, 16);
-  return out;
-}
-
-export function decodeClaim(b: Uint8Array): Claim | undefined {
-  if (b.length < 16) return undefined;
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return {
-    partition: view.getUint32(0, true),
-    offset: view.getUint32(8, true) * 0x1_0000_0000 + view.getUint32(4, true),
-    sec: view.getUint32(12, true),
-    topic: new TextDecoder().decode(b.subarray(16)),
-  };
+    throw new Error(`reading the state under ${key} stalled (nothing received for 15 s)`);
 }
