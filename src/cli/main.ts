@@ -2,9 +2,10 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
-import { describeError } from '../core/errors.ts';
+import { ConfigError, describeError } from '../core/errors.ts';
 import { generateMain } from '../generate/cli.ts';
 import { Agent } from '../pipeline/agent.ts';
+import { describeMissing } from '../pipeline/check.ts';
 import { createLogger } from '../telemetry/logger.ts';
 
 /** The version in package.json, two folders up from src/cli/ and from dist/cli/ alike. */
@@ -53,21 +54,40 @@ async function run(configPath: string): Promise<number> {
   return clean ? 0 : 1;
 }
 
-async function validate(configPath: string, offline: boolean): Promise<number> {
+interface ValidateOptions {
+  /** Check the file only, without connecting. */
+  offline: boolean;
+  /** Create what a run would create (side topics, the table with create_table, NATS buckets). */
+  create: boolean;
+}
+
+async function validate(configPath: string, o: ValidateOptions): Promise<number> {
+  if (o.offline && o.create)
+    return fail(
+      new ConfigError('--create and --offline exclude each other', {
+        hint: 'drop --offline: creating needs the connections it skips',
+      }),
+    );
   const cfg = loadConfig(configPath);
-  if (!offline) {
+  let notes: string[] = [];
+  if (!o.offline) {
     const logger = createLogger({ level: 'error' });
     const agent = new Agent(cfg, { logger });
     try {
-      await agent.check();
+      notes = (await agent.check({ create: o.create })).flatMap(describeMissing);
     } finally {
       await agent.stop();
     }
   }
   const names = cfg.pipelines.map((p) => p.name).join(', ');
-  process.stdout.write(
-    `${configPath}: OK (${cfg.pipelines.length} pipeline${cfg.pipelines.length === 1 ? '' : 's'}: ${names}${offline ? '; connections not checked' : '; Kafka topics and ClickHouse tables checked'})\n`,
-  );
+  const checked = o.offline
+    ? 'connections not checked'
+    : `Kafka topics, ClickHouse tables and NATS buckets checked; ${o.create ? 'what was missing is created' : 'nothing changed'}`;
+  const lines = [
+    `${configPath}: OK (${cfg.pipelines.length} pipeline${cfg.pipelines.length === 1 ? '' : 's'}: ${names}; ${checked})`,
+    ...notes,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
 
@@ -81,18 +101,26 @@ export async function main(argv: string[]): Promise<number> {
   let result: Promise<number> = Promise.resolve(0);
   program
     .command('run')
-    .description('run the pipelines of a config file until SIGTERM/SIGINT')
+    .description(
+      'run the pipelines of a config file until SIGTERM/SIGINT (creating missing side topics, the table with create_table, and NATS buckets)',
+    )
     .requiredOption('-c, --config <file>', 'YAML or JSON config file')
     .action((o: { config: string }) => {
       result = run(o.config);
     });
   program
     .command('validate')
-    .description('check a config file, and that its topics and tables exist and fit')
+    .description(
+      'check a config file, and that its topics, tables and NATS buckets exist and fit; changes nothing, and lists what `weir run` would create',
+    )
     .requiredOption('-c, --config <file>', 'YAML or JSON config file')
-    .option('--offline', 'check the file only, do not connect to Kafka or ClickHouse')
-    .action((o: { config: string; offline?: boolean }) => {
-      result = validate(o.config, o.offline ?? false);
+    .option('--offline', 'check the file only, do not connect to Kafka, ClickHouse or NATS')
+    .option(
+      '--create',
+      'create what is missing, as `weir run` does: dead-letter and duplicates topics, the table (with create_table), NATS buckets',
+    )
+    .action((o: { config: string; offline?: boolean; create?: boolean }) => {
+      result = validate(o.config, { offline: o.offline ?? false, create: o.create ?? false });
     });
   program
     .command('generate')

@@ -9,6 +9,7 @@ import { HealthChecks, type ReadinessReport } from '../telemetry/health.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createMetrics, type Metrics } from '../telemetry/metrics.ts';
 import { startTracing, weirTracer, type Tracing } from '../telemetry/tracing.ts';
+import type { CheckOptions, CheckReport } from './check.ts';
 import { Pipeline } from './pipeline.ts';
 
 export interface AgentDeps {
@@ -58,9 +59,14 @@ export class Agent {
     );
   }
 
-  /** Checks every pipeline (connections, topics, tables) without consuming. */
-  async check(): Promise<void> {
-    for (const p of this.pipelines) await p.check();
+  /**
+   * Checks every pipeline (connections, topics, tables, NATS) without consuming; changes nothing
+   * unless `create`. Reports what a run would create.
+   */
+  async check(opts: CheckOptions = {}): Promise<CheckReport[]> {
+    const reports: CheckReport[] = [];
+    for (const p of this.pipelines) reports.push(await p.check(opts));
+    return reports;
   }
 
   async start(): Promise<void> {

@@ -238,6 +238,22 @@ describe('PartitionLane', () => {
     assert.equal(sum('weir_stage_records_emitted_total', 'sink'), 1);
   });
 
+  it('owns its pause: fetching is paused and resumed once through the source', () => {
+    const calls: string[] = [];
+    const { lane } = setup({
+      pauseFetch: () => calls.push('pause'),
+      resumeFetch: () => calls.push('resume'),
+    });
+    assert.equal(lane.isPaused, false);
+    assert.equal(lane.pause(), true);
+    assert.equal(lane.pause(), false, 'already paused');
+    assert.equal(lane.isPaused, true);
+    lane.resume();
+    lane.resume();
+    assert.equal(lane.isPaused, false);
+    assert.deepEqual(calls, ['pause', 'resume']);
+  });
+
   describe('with the batch ledger', () => {
     const withLedger = async (store: MemoryStore, over: Partial<LaneDeps> = {}) => {
       const ledger = new PartitionLedger(store, 'k');

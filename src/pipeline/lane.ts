@@ -65,6 +65,9 @@ export interface LaneDeps {
   onSettled: (records: number) => void;
   /** A batch could not be delivered for a reason retrying will not fix. */
   onFatal: (err: unknown) => void;
+  /** Stop and restart fetching this partition (the source's); default: nothing to stop. */
+  pauseFetch?: () => void;
+  resumeFetch?: () => void;
 }
 
 interface Batch {
@@ -112,7 +115,7 @@ export class PartitionLane {
   private lastAccepted: bigint = -1n;
   committed: string | undefined;
   inFlight = 0;
-  paused = false;
+  private paused = false;
 
   /** The last offset of a pending batch from before a restart, still to be re-cut exactly. */
   private replayTo: bigint | undefined;
@@ -153,6 +156,25 @@ export class PartitionLane {
 
   get key(): string {
     return `${this.d.topic}/${this.d.partition}`;
+  }
+
+  /** Fetching of this partition is paused (backpressure). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Pauses fetching this partition; false when it already was. */
+  pause(): boolean {
+    if (this.paused) return false;
+    this.paused = true;
+    this.d.pauseFetch?.();
+    return true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.d.resumeFetch?.();
   }
 
   /** Takes a fetched batch (in offset order). Resolves once the records are in a batch. */

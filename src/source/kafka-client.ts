@@ -34,11 +34,21 @@ function readPem(path: string | undefined, what: string): string | undefined {
   }
 }
 
+export interface KafkaClientOptions {
+  /** Appended to `client_id`. */
+  clientSuffix?: string;
+  /**
+   * While true, kafkajs errors are logged at debug level: a graceful stop disconnects under
+   * requests in flight, and kafkajs reports those as errors.
+   */
+  quiet?: () => boolean;
+}
+
 /**
  * kafkajs log lines go through Weir's logger at a quieter level (kafkajs is chatty on retries);
  * a broker that stays down repeats the same error, so errors are rate-limited per message.
  */
-function logCreator(logger: Logger) {
+function logCreator(logger: Logger, quiet: () => boolean) {
   const limiter = new LogLimiter();
   return () =>
     ({ level, log }: LogEntry) => {
@@ -48,20 +58,24 @@ function logCreator(logger: Logger) {
         broker: extra.broker as unknown,
         error: extra.error as unknown,
       };
-      if (level === logLevel.ERROR)
+      if (level === logLevel.ERROR && !quiet())
         logLimited(logger, limiter, 'warn', `kafkajs:${message}`, fields, message);
-      else if (level === logLevel.WARN) logger.debug(fields, message);
+      else if (level <= logLevel.WARN) logger.debug(fields, message);
     };
 }
 
-export function createKafka(cfg: KafkaConnectionConfig, logger: Logger, clientSuffix = ''): Kafka {
+export function createKafka(
+  cfg: KafkaConnectionConfig,
+  logger: Logger,
+  opts: KafkaClientOptions = {},
+): Kafka {
   const kcfg: KafkaConfig = {
-    clientId: `${cfg.client_id}${clientSuffix}`,
+    clientId: `${cfg.client_id}${opts.clientSuffix ?? ''}`,
     brokers: cfg.brokers,
     connectionTimeout: cfg.connection_timeout_ms,
     requestTimeout: 30_000,
     logLevel: logLevel.WARN,
-    logCreator: logCreator(logger),
+    logCreator: logCreator(logger, opts.quiet ?? (() => false)),
     retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
   };
   if (cfg.tls?.enabled) {

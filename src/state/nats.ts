@@ -305,3 +305,33 @@ export async function openStateBucket<T>(
     throw explainNatsError(err, cfg.servers, o.section);
   }
 }
+
+/**
+ * Whether a KV bucket exists, creating nothing (`weir validate`): connects with the options of one
+ * config section (`section`, e.g. `dedup.nats`), looks the bucket up and disconnects.
+ */
+export async function bucketExists(
+  cfg: NatsConfig,
+  bucket: string,
+  o: { client: string; section: string; logger: Logger },
+): Promise<boolean> {
+  const { nc } = await connectNats(cfg, o.client, o.logger, o.section);
+  try {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.info(`KV_${bucket}`);
+    return true;
+  } catch (err) {
+    const streamNotFound = 10059;
+    if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === streamNotFound)
+      return false;
+    const msg = describeError(err);
+    throw new ConnectionError(`cannot look up the NATS KV bucket ${bucket}: ${msg}`, {
+      cause: err,
+      hint: /jetstream/i.test(msg)
+        ? 'enable JetStream on the NATS server (nats-server -js)'
+        : `check ${o.section} and the permissions of the NATS user on $JS.API.>`,
+    });
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../core/errors.ts';
 import type { FieldInfo, FieldType } from '../../core/fields.ts';
-import { columnTypeFor, createTableSql, type DdlFeatures } from './ddl.ts';
+import { columnTypeFor, createTableSql, plannedColumns, type DdlFeatures } from './ddl.ts';
 
 const old: DdlFeatures = {
   version: '18.16.1',
@@ -143,4 +143,23 @@ test('explains what it cannot create', () => {
       }),
     /nullable; ClickHouse cannot sort by a Nullable column/,
   );
+});
+
+test('the planned columns are the ones CREATE TABLE makes (checked before the table exists)', () => {
+  const planned = plannedColumns(fields, old);
+  assert.deepEqual(
+    planned.map((c) => c.name),
+    fields.map((x) => x.name),
+  );
+  for (const c of planned) assert.equal(c.defaultKind, '');
+  const sql = createTableSql({
+    database: 'db',
+    table: 't',
+    fields,
+    engine: 'MergeTree',
+    orderBy: ['id'],
+    server: old,
+  });
+  for (const c of planned)
+    assert.ok(sql.includes(`\`${c.name}\` ${c.type}`), `${c.name} ${c.type}`);
 });

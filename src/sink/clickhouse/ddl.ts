@@ -3,6 +3,7 @@
 import { ConfigError } from '../../core/errors.ts';
 import type { FieldInfo, FieldType } from '../../core/fields.ts';
 import { typeToString } from '../../core/fields.ts';
+import type { ColumnDesc } from './mapping.ts';
 import type { ServerInfo } from './server.ts';
 import { qualifiedName, quoteIdent } from './sql.ts';
 
@@ -67,6 +68,11 @@ export function columnTypeFor(field: FieldInfo, server: DdlFeatures): string {
   const t = baseType(field.type, field.name, server);
   const container = field.type.kind === 'array' || field.type.kind === 'map';
   return field.nullable && !container ? `Nullable(${t})` : t;
+}
+
+/** The columns {@link createTableSql} makes, as DESCRIBE TABLE would show them. */
+export function plannedColumns(fields: readonly FieldInfo[], server: DdlFeatures): ColumnDesc[] {
+  return fields.map((f) => ({ name: f.name, type: columnTypeFor(f, server), defaultKind: '' }));
 }
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;

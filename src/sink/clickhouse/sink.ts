@@ -11,7 +11,7 @@ import { retry } from '../../core/retry.ts';
 import { LogLimiter } from '../../telemetry/log-limit.ts';
 import { logLimited, type Logger } from '../../telemetry/logger.ts';
 import type { Metrics } from '../../telemetry/metrics.ts';
-import { createTableSql } from './ddl.ts';
+import { createTableSql, plannedColumns } from './ddl.ts';
 import { describeTable, serverInfo, tableEngine, type ServerInfo } from './describe.ts';
 import {
   ClickHouseFailure,
@@ -42,6 +42,15 @@ export interface SinkDeps {
   metrics: Metrics;
 }
 
+export interface OpenOptions {
+  /**
+   * With create_table, create the table when it does not exist (default). When false (a check
+   * that changes nothing) a missing table is checked as create_table would make it, and
+   * `tableExists` is false.
+   */
+  create?: boolean;
+}
+
 /** A batch of serialized rows with the source record behind each line. */
 export interface InsertBatch {
   lines: string[];
@@ -60,6 +69,7 @@ export class ClickHouseSink {
   /** Whether the last insert attempt failed with a retryable error (for readiness). */
   failing = false;
   private readonly logLimiter = new LogLimiter();
+  private missing = false;
 
   private constructor(
     private readonly cfg: ClickHouseSinkConfig,
@@ -75,11 +85,17 @@ export class ClickHouseSink {
     return `${this.cfg.database}.${this.cfg.table}`;
   }
 
+  /** False when opened without creating, and create_table is still to make the table. */
+  get tableExists(): boolean {
+    return !this.missing;
+  }
+
   /** Connects, checks the server and the table mapping; every problem is reported at once. */
   static async open(
     cfg: ClickHouseSinkConfig,
     fields: FieldInfo[],
     deps: SinkDeps,
+    opts: OpenOptions = {},
   ): Promise<ClickHouseSink> {
     const client = createClient({
       url: cfg.url,
@@ -116,6 +132,7 @@ export class ClickHouseSink {
       );
     }
     try {
+      let missing = false;
       if (cfg.create_table) {
         const sql = createTableSql({
           database: cfg.database,
@@ -126,11 +143,18 @@ export class ClickHouseSink {
           partitionBy: cfg.create_table.partition_by,
           server,
         });
-        await client.command({ query: sql });
+        missing = !(await tableEngine(client, cfg.database, cfg.table));
+        if (missing && (opts.create ?? true)) {
+          await client.command({ query: sql });
+          deps.logger.info({ table: `${cfg.database}.${cfg.table}` }, 'created the table');
+          missing = false;
+        }
       }
       let columns;
       try {
-        columns = await describeTable(client, cfg.database, cfg.table);
+        columns = missing
+          ? plannedColumns(fields, server)
+          : await describeTable(client, cfg.database, cfg.table);
       } catch (err) {
         const c = classifyClickHouseError(err);
         throw new ConfigError(`table ${cfg.database}.${cfg.table} cannot be used: ${c.message}`, {
@@ -146,7 +170,9 @@ export class ClickHouseSink {
           `the fields do not fit table ${cfg.database}.${cfg.table}:\n  - ${problems.join('\n  - ')}`,
           { hint: 'change the transforms or the table so each field has a compatible column' },
         );
-      return new ClickHouseSink(cfg, client, server, makeRowSerializer(plan), deps);
+      const sink = new ClickHouseSink(cfg, client, server, makeRowSerializer(plan), deps);
+      sink.missing = missing;
+      return sink;
     } catch (err) {
       await client.close();
       throw err;
@@ -318,8 +344,11 @@ export class ClickHouseSink {
     if (!r.success) throw r.error;
   }
 
-  /** The table's engine, for the exactly-once assessment. */
+  /** The table's engine (create_table's while it is still to be made), for the exactly-once assessment. */
   tableEngine(): Promise<{ engine: string; engineFull: string } | undefined> {
+    const planned = this.missing ? this.cfg.create_table?.engine : undefined;
+    if (planned !== undefined)
+      return Promise.resolve({ engine: planned.replace(/\(.*$/s, '').trim(), engineFull: planned });
     return tableEngine(this.client, this.cfg.database, this.cfg.table);
   }
 

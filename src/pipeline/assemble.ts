@@ -1,0 +1,151 @@
+// What a pipeline is made of, built from its config: the source, the stage chains, the sink, the
+// stateful stages, the delivery decision and the dead-letter writer. `assemble` builds them for a
+// run (creating side topics, the table and NATS buckets when missing); `inspect` checks the same
+// things and creates nothing.
+import type { Clock } from '../core/clock.ts';
+import type { PipelineConfig } from '../config/schema.ts';
+import { outputFields, sinkFields } from '../config/schema.ts';
+import { KafkaDeadLetterSink, type DeadLetterSink } from '../deadletter/writer.ts';
+import { openDedup, type DedupStage } from '../dedup/index.ts';
+import { openJoin } from '../join/open.ts';
+import type { JoinStage } from '../join/stage.ts';
+import { decideDelivery, type Ledger } from '../sink/clickhouse/delivery.ts';
+import { ClickHouseSink } from '../sink/clickhouse/sink.ts';
+import { createKafka, KafkaSource } from '../source/index.ts';
+import { bucketExists } from '../state/nats.ts';
+import { createParser } from '../stages/parse.ts';
+import { buildTransforms, schemaFields } from '../stages/index.ts';
+import type { Stage } from '../stages/stage.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import type { Missing } from './check.ts';
+import { ensureSideTopics } from './side-topics.ts';
+
+export interface AssemblyDeps {
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  lagIntervalMs?: number;
+}
+
+export interface Parts {
+  source: KafkaSource;
+  /** The chain of the source topics. */
+  stages: Stage[];
+  /** The chain of the join's right topic: its own parse, then the join. */
+  rightStages: Stage[];
+  sink: ClickHouseSink;
+  deadLetters: DeadLetterSink;
+  dedup: DedupStage | undefined;
+  join: JoinStage | undefined;
+  /** The batch ledger, when exactly-once holds. */
+  ledger: Ledger | undefined;
+}
+
+/** Every topic read: the source topics, then the join's right topic. */
+function topicsOf(cfg: PipelineConfig): string[] {
+  const right = cfg.join?.right.topic;
+  return right ? [...cfg.source.topics, right] : cfg.source.topics;
+}
+
+function sourceOf(cfg: PipelineConfig, deps: AssemblyDeps): KafkaSource {
+  return new KafkaSource(cfg.source, {
+    pipeline: cfg.name,
+    topics: topicsOf(cfg),
+    // A join keeps state per partition pair: partition p of both topics in the same agent.
+    coPartitioned: cfg.join !== undefined,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    lagIntervalMs: deps.lagIntervalMs,
+  });
+}
+
+function statelessStages(cfg: PipelineConfig): Stage[] {
+  return [
+    createParser(cfg.schema.fields),
+    ...buildTransforms(cfg.transforms, schemaFields(cfg.schema.fields)),
+  ];
+}
+
+function openSink(cfg: PipelineConfig, deps: AssemblyDeps, create: boolean) {
+  const sinkDeps = { pipeline: cfg.name, logger: deps.logger, metrics: deps.metrics };
+  return ClickHouseSink.open(cfg.sink.clickhouse, sinkFields(cfg), sinkDeps, { create });
+}
+
+/** Builds every part for a run; what is missing is created. A failure leaves nothing open. */
+export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise<Parts> {
+  const { logger, metrics, clock } = deps;
+  const pipeline = cfg.name;
+  const stages = statelessStages(cfg);
+  const source = sourceOf(cfg, deps);
+  await source.check();
+  const kafka = createKafka(cfg.source, logger);
+  await ensureSideTopics(kafka, cfg, { create: true, logger });
+  const sink = await openSink(cfg, deps, true);
+  logger.info({ table: sink.table, clickhouse: sink.server.version }, 'ClickHouse table checked');
+  const opened: { close?(): Promise<void> }[] = [sink];
+  try {
+    let dedup: DedupStage | undefined;
+    if (cfg.dedup) {
+      const fields = sinkFields(cfg);
+      dedup = await openDedup(cfg.dedup, { pipeline, fields, kafka, logger, metrics, clock });
+      opened.push(dedup);
+      stages.push(dedup);
+    }
+    let join: JoinStage | undefined;
+    let rightStages: Stage[] = [];
+    if (cfg.join) {
+      const leftTopic = cfg.source.topics[0]!;
+      const fields = outputFields(cfg);
+      join = await openJoin(cfg.join, { pipeline, leftTopic, fields, logger, metrics, clock });
+      opened.push(join);
+      stages.push(join);
+      rightStages = [createParser(cfg.join.right.schema.fields, 'join.parse'), join];
+    }
+    const { ledger } = await decideDelivery(sink, cfg.sink.clickhouse.exactly_once, {
+      pipeline,
+      logger,
+      metrics,
+      create: true,
+    });
+    const deadLetters = new KafkaDeadLetterSink(kafka, cfg.dead_letter.topic, pipeline, metrics);
+    return { source, stages, rightStages, sink, deadLetters, dedup, join, ledger };
+  } catch (err) {
+    for (const part of opened.reverse()) await part.close?.().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Checks what {@link assemble} builds, creating nothing; returns what a run would create. */
+export async function inspect(cfg: PipelineConfig, deps: AssemblyDeps): Promise<Missing[]> {
+  const { logger } = deps;
+  statelessStages(cfg);
+  await sourceOf(cfg, deps).check();
+  const kafka = createKafka(cfg.source, logger);
+  const missing = await ensureSideTopics(kafka, cfg, { create: false, logger });
+  const sink = await openSink(cfg, deps, false);
+  try {
+    if (!sink.tableExists) missing.push({ what: 'ClickHouse table', name: sink.table });
+    // The stateful stages are not opened: opening creates their buckets.
+    const stateful = [
+      { stage: 'dedup', nats: cfg.dedup?.nats },
+      { stage: 'join', nats: cfg.join?.nats },
+    ];
+    for (const { stage, nats } of stateful) {
+      if (!nats) continue;
+      const o = { client: `weir-${cfg.name}-${stage}`, section: `${stage}.nats`, logger };
+      if (!(await bucketExists(nats, nats.bucket, o)))
+        missing.push({ what: `NATS KV bucket (${stage} state)`, name: nats.bucket });
+    }
+    const { missingBucket } = await decideDelivery(sink, cfg.sink.clickhouse.exactly_once, {
+      pipeline: cfg.name,
+      logger,
+      metrics: deps.metrics,
+      create: false,
+    });
+    if (missingBucket) missing.push({ what: 'NATS KV bucket (batch ledger)', name: missingBucket });
+  } finally {
+    await sink.close();
+  }
+  return missing;
+}
