@@ -1,7 +1,7 @@
 // The batch ledger against the real NATS, through a proxy that loses answers: a write the server
 // applied but whose answer never came back must not be taken for another agent's write.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { connect } from 'nats';
 import { Registry } from 'prom-client';
 import { LedgerConflictError, PartitionLedger } from '../../src/state/ledger.ts';
@@ -9,21 +9,16 @@ import { NatsLedgerStore } from '../../src/state/ledger-nats.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createMetrics } from '../../src/telemetry/metrics.ts';
 import { startProxy, type TcpProxy } from '../helpers/proxy.ts';
-import { endpoints, natsConnect, randomName } from '../helpers/stack.ts';
-
-const buckets: string[] = [];
-
-after(async () => {
-  const nc = await natsConnect();
-  const jsm = await nc.jetstreamManager();
-  for (const b of buckets) await jsm.streams.delete(`KV_${b}`).catch(() => undefined);
-  await nc.close();
-});
+import { endpoints, randomName } from '../helpers/stack.ts';
 
 const [natsHost = '127.0.0.1', natsPort = '4222'] = endpoints.nats.split(':');
 
-/** A ledger store over its own connection through `proxy`, with a 1 s JetStream timeout. */
-async function storeThrough(proxy: TcpProxy, bucket: string) {
+/**
+ * A ledger store in a fresh bucket, over its own connection through `proxy`, with a 1 s JetStream
+ * timeout; `close` deletes the bucket.
+ */
+async function storeThrough(proxy: TcpProxy) {
+  const bucket = randomName('weir_ledger_test');
   const nc = await connect({
     servers: `127.0.0.1:${proxy.port}`,
     name: randomName('weir-test-ledger'),
@@ -37,15 +32,19 @@ async function storeThrough(proxy: TcpProxy, bucket: string) {
     metrics: createMetrics(new Registry(), { defaults: false }),
     logger: createLogger({ level: 'silent' }),
   });
-  return { store, close: () => nc.close() };
+  const close = async () => {
+    store.close();
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete(`KV_${bucket}`).catch(() => undefined);
+    await nc.close();
+  };
+  return { store, close };
 }
 
 describe('batch ledger in NATS', () => {
   it('takes a write whose answer was lost (and that NATS applied) as done', async () => {
-    const bucket = randomName('weir_ledger_test');
-    buckets.push(bucket);
     const proxy = await startProxy({ host: natsHost, port: Number(natsPort) });
-    const { store, close } = await storeThrough(proxy, bucket);
+    const { store, close } = await storeThrough(proxy);
     try {
       const ledger = new PartitionLedger(store, 'p.t.topic.0');
       await ledger.load();
@@ -68,7 +67,6 @@ describe('batch ledger in NATS', () => {
       await fresh.complete('199');
       await assert.rejects(ledger.complete('199'), LedgerConflictError);
     } finally {
-      store.close();
       await close();
       await proxy.close();
     }
