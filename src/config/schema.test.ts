@@ -50,7 +50,7 @@ test('fills every default of the contract', () => {
     group_id: 'weir-orders',
     client_id: 'weir',
     start_from: 'earliest',
-    session_timeout_ms: 30000,
+    session_timeout_ms: 10000,
     connection_timeout_ms: 5000,
     max_bytes_per_partition: 1048576,
     max_in_flight_records: 200000,

@@ -38,6 +38,37 @@ describe('PartitionLedger', () => {
     await assert.rejects(old.complete('9'), LedgerConflictError);
   });
 
+  it('stores its writer, so two agents never write identical bytes', async () => {
+    const written: string[] = [];
+    const store = new MemoryStore();
+    const spy = {
+      get: (key: string) => store.get(key),
+      create: (key: string, value: Uint8Array) => {
+        written.push(new TextDecoder().decode(value));
+        return store.create(key, value);
+      },
+      update: (key: string, value: Uint8Array, revision: number) => {
+        written.push(new TextDecoder().decode(value));
+        return store.update(key, value, revision);
+      },
+    };
+    const a = new PartitionLedger(spy, 'k');
+    await a.load();
+    await a.begin('0', '9', 't');
+    const b = new PartitionLedger(spy, 'k');
+    await b.load();
+    await b.begin('0', '9', 't'); // the pending batch, replayed: nothing written
+    await b.complete('9');
+    assert.equal(written.length, 2);
+    assert.match(written[0]!, new RegExp(`"writer":"${a.writer}"`));
+    assert.match(written[1]!, new RegExp(`"writer":"${b.writer}"`));
+    assert.notEqual(a.writer, b.writer);
+    // An entry written before writers were recorded still loads.
+    const old = new MemoryStore();
+    await old.create('k', new TextEncoder().encode('{"hw":"5","pending":null}'));
+    assert.deepEqual(await new PartitionLedger(old, 'k').load(), { hw: '5', pending: null });
+  });
+
   it('builds keys NATS accepts from any topic name', () => {
     assert.equal(ledgerKey('p', 'db.t', 'orders.v1', 3), 'p.db=2et.orders=2ev1.3');
     assert.match(ledgerKey('p', 't', 'a b/c', 0), /^[A-Za-z0-9_=.-]+$/);

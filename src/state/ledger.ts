@@ -2,15 +2,29 @@
 // the batch in flight, kept in NATS KV and updated with compare-and-set. It makes replays exact:
 // after a crash the pending batch is cut again over the same offset range (so it carries the same
 // rows and the same insert token), and anything at or below the high-water mark is skipped.
+// Each stored entry also names its writer (host/pid/random), so that the store can tell our own
+// write, applied although its answer was lost, from another agent's identical entry.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { WeirError } from '../core/errors.ts';
 
-/** The narrow key-value contract the ledger needs (NATS KV in production, a map in unit tests). */
+/**
+ * The narrow key-value contract the ledger needs (NATS KV in production, a map in unit tests).
+ * A store that retries a write whose outcome it could not learn (a timeout, a disconnect) must
+ * not report its own applied write as a conflict: finding exactly `value` stored, it resolves with
+ * that revision. Values are unique per writer, so that never hides another writer's entry.
+ */
 export interface RevisionedStore {
   get(key: string): Promise<{ value: Uint8Array; revision: number } | null>;
   /** Creates the key; rejects if it exists. */
   create(key: string, value: Uint8Array): Promise<number>;
   /** Replaces the value if the key is still at `revision`; rejects otherwise. */
   update(key: string, value: Uint8Array, revision: number): Promise<number>;
+}
+
+/** What is stored: the entry and who wrote it (absent in entries of older versions). */
+interface StoredEntry extends LedgerEntry {
+  writer?: string;
 }
 
 export interface PendingBatch {
@@ -59,6 +73,11 @@ export function insertToken(
   return `weir:${pipeline}:${table}:${topic}:${partition}:${from}-${to}`;
 }
 
+/** Unique per ledger instance; host and pid say where a conflicting writer runs. */
+function newWriterId(): string {
+  return `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+}
+
 export class PartitionLedger {
   private revision: number | undefined;
   private entry: LedgerEntry = { hw: '-1', pending: null };
@@ -66,6 +85,7 @@ export class PartitionLedger {
   constructor(
     private readonly store: RevisionedStore,
     readonly key: string,
+    readonly writer: string = newWriterId(),
   ) {}
 
   get current(): Readonly<LedgerEntry> {
@@ -75,7 +95,8 @@ export class PartitionLedger {
   async load(): Promise<LedgerEntry> {
     const got = await this.store.get(this.key);
     if (got) {
-      this.entry = JSON.parse(dec.decode(got.value)) as LedgerEntry;
+      const { hw, pending } = JSON.parse(dec.decode(got.value)) as StoredEntry;
+      this.entry = { hw, pending };
       this.revision = got.revision;
     } else {
       this.entry = { hw: '-1', pending: null };
@@ -85,7 +106,8 @@ export class PartitionLedger {
   }
 
   private async write(next: LedgerEntry): Promise<void> {
-    const bytes = enc.encode(JSON.stringify(next));
+    const stored: StoredEntry = { ...next, writer: this.writer };
+    const bytes = enc.encode(JSON.stringify(stored));
     try {
       this.revision =
         this.revision === undefined

@@ -1,0 +1,137 @@
+// `npm run soak -- --minutes N [--rate R]`: the long-running fault suite. Runs the chaos pipeline
+// (dedup into a Replicated table, exactly-once required, Weir's default session timeout) while
+// producing R records/s (10% duplicates, 1% malformed) for N minutes, and cycles through the
+// faults - SIGKILL of the agent, ClickHouse restart, NATS restart, slow ClickHouse - one every
+// ~minute (a fifth of the run when shorter, at least 15 s). The agent's resident memory is sampled
+// every second from /proc. After the run it waits for the pipeline to drain and counts rows.
+// The last line is one JSON object; the exit code is non-zero unless duplicates = missing = 0.
+// Restarting ClickHouse and NATS disturbs anything else using the local stack.
+import { readFileSync } from 'node:fs';
+import { parseStatusMiB } from './bench/proc.ts';
+import { endpoints } from './bench/stack.ts';
+import { startProxy, targetOf } from '../test/helpers/proxy.ts';
+import { AgentProcess } from './faults/agent.ts';
+import { parseFlags } from './faults/args.ts';
+import { FAULT_KINDS, injectFault, stack, type FaultKind } from './faults/faults.ts';
+import { prefixedLog, runScript, sleep } from './faults/script.ts';
+import { openFaultPipeline } from './faults/pipeline.ts';
+
+const usage =
+  '--minutes N [--rate R] [--fault-every S] [--seed S] [--partitions P] (defaults: 10 min, 2000/s)';
+const log = prefixedLog('soak');
+
+/** Resident memory samples of whichever agent process is running, one a second. */
+class RssSampler {
+  readonly samples: { atMs: number; mib: number }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pid: () => number | undefined,
+    private readonly t0: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.sample(), 1000);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+
+  private sample(): void {
+    const pid = this.pid();
+    if (pid === undefined) return;
+    try {
+      const mib = parseStatusMiB(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS');
+      this.samples.push({ atMs: Date.now() - this.t0, mib });
+    } catch {
+      // exited between the pid and the read
+    }
+  }
+
+  /** The last sample taken by `atMs` (after the warm-up), the last one, and the largest. */
+  summary(atMs: number): { start: number | null; end: number | null; peak: number | null } {
+    const round = (v: number | undefined) => (v === undefined ? null : Math.round(v));
+    const warm = this.samples.filter((s) => s.atMs <= atMs);
+    return {
+      start: round((warm[warm.length - 1] ?? this.samples[0])?.mib),
+      end: round(this.samples[this.samples.length - 1]?.mib),
+      peak: round(Math.max(...this.samples.map((s) => s.mib))),
+    };
+  }
+}
+
+async function main(): Promise<number> {
+  const o = parseFlags(
+    process.argv.slice(2),
+    { minutes: 10, rate: 2000, faultEvery: 0, seed: Date.now() % 100_000, partitions: 4 },
+    usage,
+  );
+  const durationMs = o.minutes * 60_000;
+  if (durationMs <= 0 || o.rate <= 0)
+    throw new Error(`--minutes and --rate must be > 0 (${usage})`);
+  const everyMs = o.faultEvery * 1000 || Math.min(60_000, Math.max(15_000, durationMs / 5));
+  const warmupMs = Math.min(60_000, durationMs / 10);
+  log(`bringing the stack up`);
+  stack('up');
+  const proxy = await startProxy(targetOf(endpoints.clickhouse));
+  const p = await openFaultPipeline({ name: 'soak', partitions: o.partitions, sinkUrl: proxy.url });
+  const agent = new AgentProcess(p.configPath, log);
+  const t0 = Date.now();
+  agent.start();
+  const rss = new RssSampler(() => agent.pid, t0);
+  rss.start();
+  try {
+    const events = Math.round((o.rate * durationMs) / 1000);
+    log(
+      `producing ${events} events at ${o.rate}/s for ${o.minutes} min, a fault every ${everyMs / 1000} s`,
+    );
+    const producing = p.produce({ count: events, rate: o.rate, seed: o.seed });
+
+    const injected = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<
+      FaultKind,
+      number
+    >;
+    const slow = { forMs: Math.min(15_000, everyMs / 2), delayMs: 1000 };
+    // Faults while records flow; the last at least half an interval before production ends.
+    for (let k = 1; k * everyMs <= durationMs - everyMs / 2; k++) {
+      await sleep(k * everyMs - (Date.now() - t0));
+      const kind = FAULT_KINDS[(k - 1) % FAULT_KINDS.length]!;
+      await injectFault(kind, { agent, log, clickhouseProxy: proxy, slow });
+      injected[kind]++;
+    }
+    const report = await producing;
+    const producedMs = Date.now() - t0;
+    log(`produced: ${JSON.stringify(report.counts)}; draining`);
+    await p.drain(300_000, log);
+    const drainMs = Date.now() - t0 - producedMs;
+    rss.stop();
+    await agent.kill('SIGTERM');
+    const { rows, unique } = await p.counts();
+    const expected = report.counts.unique;
+    const result = {
+      events,
+      unique_expected: expected,
+      rows,
+      duplicates: rows - unique,
+      missing: expected - unique,
+      rss_mb: rss.summary(warmupMs),
+      restarts: { ...injected, agent_exited: agent.exits },
+      agent_starts: agent.starts,
+      rate: o.rate,
+      duration_s: Math.round(producedMs / 1000),
+      drain_s: Math.round(drainMs / 1000),
+      seed: o.seed,
+    };
+    console.log(JSON.stringify(result));
+    return result.duplicates === 0 && result.missing === 0 ? 0 : 1;
+  } finally {
+    rss.stop();
+    await agent.kill('SIGKILL'); // still running only when the soak itself failed
+    await p.cleanup();
+    await proxy.close();
+  }
+}
+
+runScript('soak', main);
