@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { ConfigError, ConnectionError } from '../core/errors.ts';
 import { LogLimiter } from '../telemetry/log-limit.ts';
+import { registerCodecs } from './codecs/index.ts';
 import { logLimited, type Logger } from '../telemetry/logger.ts';
 
 export interface KafkaConnectionConfig {
@@ -55,6 +56,7 @@ function logCreator(logger: Logger) {
 }
 
 export function createKafka(cfg: KafkaConnectionConfig, logger: Logger, clientSuffix = ''): Kafka {
+  registerCodecs();
   const kcfg: KafkaConfig = {
     clientId: `${cfg.client_id}${clientSuffix}`,
     brokers: cfg.brokers,
