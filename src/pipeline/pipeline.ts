@@ -143,6 +143,7 @@ export class Pipeline {
         pipeline: this.name,
         fields: this.fields,
         kafka: this.kafka,
+        duplicatesCompression: this.cfg.dead_letter.compression,
         logger: this.log,
         metrics: this.deps.metrics,
         clock: this.deps.clock,
@@ -222,12 +223,10 @@ export class Pipeline {
     this.state = 'starting';
     if (!this.sink) await this.check();
     const { metrics } = this.deps;
-    this.deadLetters = new KafkaDeadLetterSink(
-      this.kafka,
-      this.cfg.dead_letter.topic,
-      this.name,
+    this.deadLetters = new KafkaDeadLetterSink(this.kafka, this.cfg.dead_letter.topic, this.name, {
+      compression: this.cfg.dead_letter.compression,
       metrics,
-    );
+    });
     const src = this.cfg.source;
     const consumer = this.kafka.consumer({
       groupId: src.group_id,
