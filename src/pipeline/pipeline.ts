@@ -243,6 +243,11 @@ export class Pipeline {
     consumer.on(consumer.events.CONNECT, () => (this.kafkaConnected = true));
     consumer.on(consumer.events.DISCONNECT, () => (this.kafkaConnected = false));
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
+    // A fetch of only aborted records and transaction markers never reaches eachBatch.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload: b }) => {
+      if (b.batchSize === 0 && b.firstOffset !== null)
+        this.lanes.get(`${b.topic}/${b.partition}`)?.passOver(b.firstOffset, b.lastOffset);
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       const err = e.payload.error;
       this.log.error(
@@ -412,6 +417,7 @@ export class Pipeline {
     try {
       lane = await this.laneFor(topic, partition, batch.highWatermark);
       await lane.accept(records);
+      lane.passOver(records.at(-1)!.offset, batch.lastOffset()); // markers after the records
     } catch (err) {
       // Records may have entered the lane: the process must not go on past them. Stopping
       // uncommitted means they are replayed on restart; nothing is lost.
