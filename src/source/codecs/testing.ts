@@ -1,8 +1,10 @@
 // Test data for the codec tests: batches Kafka's Java client compressed (remade by
 // scripts/codec-fixtures.ts) and inputs of the shapes that matter to framing.
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { it } from 'node:test';
 
 const dir = join(import.meta.dirname, 'fixtures');
 
@@ -16,6 +18,25 @@ export function javaBatch(codec: 'snappy' | 'lz4' | 'zstd') {
 }
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** The tests every codec passes: round trips, and the batch Kafka's Java producer compressed. */
+export function codecContract(
+  codec: 'snappy' | 'lz4' | 'zstd',
+  compress: (data: Buffer) => Buffer | Promise<Buffer>,
+  decompress: (data: Buffer) => Buffer | Promise<Buffer>,
+): void {
+  for (const [name, data] of samples())
+    it(`round-trips ${name}`, async () => {
+      assert.deepEqual(await decompress(await compress(data)), data);
+    });
+
+  it("decodes a batch Kafka's Java producer compressed", async () => {
+    const java = javaBatch(codec);
+    const plain = await decompress(java.compressed);
+    assert.equal(plain.length, java.bytes);
+    assert.equal(sha256(plain), java.sha256);
+  });
+}
 
 /** Empty, tiny, compressible over several blocks, and incompressible. */
 export const samples = (): [string, Buffer][] => [
