@@ -1,7 +1,8 @@
 // `npm run stack -- up | down | status | logs <svc>`: the local Kafka, ClickHouse, ZooKeeper and
 // NATS that Weir's tests and demo run against, installed from apt and Maven Central.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { DEFAULT_KAFKA_VERSION, kafkaVersionFile, stackContext } from './context.ts';
 import { ensureAptPackages, ensureKafkaJars, formatKafkaStorage, StackError } from './install.ts';
 import {
   portOwner,
@@ -20,8 +21,6 @@ import {
   type ServiceDef,
   type StackContext,
 } from './services.ts';
-
-export const DEFAULT_KAFKA_VERSION = '3.9.1';
 
 const usage = `usage: npm run stack -- <command> [options]
 
@@ -83,7 +82,7 @@ function select(only?: string[]): ServiceDef[] {
 
 const pidFile = (ctx: StackContext, s: ServiceDef) => join(dirs(ctx, s.name).base, `${s.name}.pid`);
 const logFile = (ctx: StackContext, s: ServiceDef) => join(dirs(ctx, s.name).log, `${s.name}.out`);
-const versionFile = (ctx: StackContext) => join(dirs(ctx, 'kafka').base, 'version');
+const versionFile = (ctx: StackContext) => kafkaVersionFile(ctx.root);
 
 function describeOwner(port: number): string | undefined {
   const owner = portOwner(port);
@@ -204,20 +203,7 @@ async function status(ctx: StackContext, selected: ServiceDef[]): Promise<boolea
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  const repo = resolve(import.meta.dirname, '..', '..');
-  const root = process.env.WEIR_STACK_DIR ?? join(repo, '.weir', 'stack');
-  const recorded = existsSync(join(root, 'kafka', 'version'))
-    ? readFileSync(join(root, 'kafka', 'version'), 'utf8').trim()
-    : undefined;
-  const ctx: StackContext = {
-    root,
-    cacheDir: process.env.WEIR_CACHE_DIR ?? join(repo, '.weir', 'cache'),
-    kafkaVersion:
-      args.kafkaVersion ??
-      process.env.WEIR_KAFKA_VERSION ??
-      (args.fresh ? undefined : recorded) ??
-      DEFAULT_KAFKA_VERSION,
-  };
+  const ctx = stackContext(args);
   const selected = select(args.only);
   switch (args.command) {
     case 'up':

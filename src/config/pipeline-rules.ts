@@ -269,7 +269,7 @@ export function withDerivedDefaults(p: PipelineDraft) {
   return {
     ...p,
     source: { ...p.source, group_id: p.source.group_id ?? consumerGroup(p.name) },
-    dead_letter: { topic: p.dead_letter.topic ?? deadLetterTopic(p.name) },
+    dead_letter: { ...p.dead_letter, topic: p.dead_letter.topic ?? deadLetterTopic(p.name) },
     dedup: p.dedup && {
       ...p.dedup,
       nats: { ...p.dedup.nats, bucket: p.dedup.nats.bucket ?? dedupBucket(p.name) },

@@ -5,6 +5,7 @@ import {
   type ClickHouseSinkConfig,
   type FieldSpec,
   type FieldTypeName,
+  type KafkaCompression,
   type KafkaSourceConfig,
   type PipelineConfig,
   type TransformConfig,
@@ -56,7 +57,7 @@ test('fills every default of the contract', () => {
     max_in_flight_records: 200000,
   });
   assert.deepEqual(p.transforms, []);
-  assert.deepEqual(p.dead_letter, { topic: 'weir.orders.dlq' });
+  assert.deepEqual(p.dead_letter, { topic: 'weir.orders.dlq', compression: 'gzip' });
   assert.deepEqual(p.sink.clickhouse, {
     url: 'http://127.0.0.1:8123',
     username: 'default',
@@ -314,7 +315,7 @@ test('inferred types follow the contract (checked by tsc)', () => {
   type Pipeline = WeirConfig['pipelines'][number];
   const checks: [
     Is<Pipeline['source']['group_id'], string>,
-    Is<Pipeline['dead_letter'], { topic: string }>,
+    Is<Pipeline['dead_letter'], { topic: string; compression: KafkaCompression }>,
     Is<KafkaSourceConfig['start_from'], 'earliest' | 'latest'>,
     Is<ClickHouseSinkConfig['columns'], Record<string, string> | undefined>,
     Is<ClickHouseSinkConfig['settings'], Record<string, string | number | boolean>>,

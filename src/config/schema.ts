@@ -22,6 +22,8 @@ const secret = { secret: true } satisfies OptionMeta;
 const positiveInt = () => z.number().int().positive();
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const kafkaTopicName = /^[A-Za-z0-9._-]{1,249}$/;
+/** Kafka's record batch codecs, by the names Kafka's own clients use. */
+export const kafkaCompressions = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 
 const fieldName = z
   .string()
@@ -868,6 +870,12 @@ const pipelineObjectSchema = z.strictObject({
         .describe(
           'Kafka topic receiving records that cannot be delivered, with the reason. Default "weir.<pipeline name>.dlq".',
         ),
+      compression: z
+        .enum(kafkaCompressions)
+        .default('gzip')
+        .describe(
+          'Codec of the record batches Weir writes to the dead-letter topic and to dedup.duplicates_topic: none, gzip, snappy, lz4 or zstd. gzip is read by every Kafka client (stock kafkajs included) and is compressed by zlib off the event loop. Default "gzip".',
+        ),
     })
     .prefault({})
     .describe('Where undeliverable records go.'),
@@ -913,5 +921,6 @@ export type TlsConfig = z.output<typeof tlsBase>;
 export type RetryConfig = z.output<typeof retryBase>;
 export type DedupConfig = NonNullable<PipelineConfig['dedup']>;
 export type JoinConfig = NonNullable<PipelineConfig['join']>;
+export type KafkaCompression = (typeof kafkaCompressions)[number];
 
 export { outputFields, sinkFields, joinFields, joinOutputs, fieldTypeOf } from './output-fields.ts';

@@ -1,8 +1,9 @@
 // Writes undeliverable records to the dead-letter topic: the original key, value and headers,
 // plus headers saying where the record came from, which stage rejected it and why.
-import type { Kafka, Producer, IHeaders } from 'kafkajs';
-import { CompressionTypes } from 'kafkajs';
+import type { CompressionTypes, Kafka, Producer, IHeaders } from 'kafkajs';
+import type { KafkaCompression } from '../config/schema.ts';
 import type { DeadLetter } from '../core/record.ts';
+import { compressionType } from '../source/codecs/index.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
 export const DLQ_HEADERS = {
@@ -20,6 +21,8 @@ const MAX_DETAIL = 1000;
 /**
  * Bytes of records per produce request at most. A broker refuses a record batch over its
  * message.max.bytes (1 MiB by default), and a batch of dead letters can be a whole insert batch.
+ * Counted before compression: a compressed batch is no larger than that, give or take a few bytes
+ * of codec framing, so the limit holds for every codec.
  */
 export const MAX_SEND_BYTES = 512 * 1024;
 
@@ -74,13 +77,22 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
   private producer: Producer;
   private connected: Promise<void> | undefined;
 
+  private readonly metrics: Metrics | undefined;
+  private readonly compression: CompressionTypes;
+
   constructor(
     kafka: Kafka,
     private readonly topic: string,
     private readonly pipeline: string,
-    /** Counts what was written; the dedup side topic shares this writer without counting. */
-    private readonly metrics?: Metrics,
+    opts: {
+      /** dead_letter.compression */
+      compression: KafkaCompression;
+      /** Counts what was written; the dedup side topic shares this writer without counting. */
+      metrics?: Metrics;
+    },
   ) {
+    this.metrics = opts.metrics;
+    this.compression = compressionType(opts.compression);
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   }
 
@@ -94,7 +106,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
       await this.producer.send({
         topic: this.topic,
         acks: -1,
-        compression: CompressionTypes.None,
+        compression: this.compression,
         messages: chunk,
       });
     if (this.metrics)

@@ -1,7 +1,7 @@
 // Builds a pipeline's dedup stage from its config: the key plan, the NATS connection, the bucket
 // (created and configured here), the store of the chosen mode and the optional duplicates topic.
 import type { Kafka } from 'kafkajs';
-import type { DedupConfig } from '../config/schema.ts';
+import type { DedupConfig, KafkaCompression } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FieldInfo } from '../core/fields.ts';
 import { NatsKeyedStore, planKey } from '../state/keyed/index.ts';
@@ -20,6 +20,8 @@ export interface OpenDedupDeps {
   /** The fields rows carry where dedup runs (after the transforms). */
   fields: readonly FieldInfo[];
   kafka: Kafka;
+  /** Codec of the duplicates topic (dead_letter.compression). */
+  duplicatesCompression: KafkaCompression;
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
@@ -62,7 +64,9 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
               : undefined,
           global: cfg.mode === 'global' ? new NatsGlobalStore(bucket) : undefined,
           duplicates: cfg.duplicates_topic
-            ? new KafkaDuplicateSink(deps.kafka, cfg.duplicates_topic, deps.pipeline)
+            ? new KafkaDuplicateSink(deps.kafka, cfg.duplicates_topic, deps.pipeline, {
+                compression: deps.duplicatesCompression,
+              })
             : undefined,
           metrics: deps.metrics,
           logger,

@@ -88,7 +88,15 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
     let dedup: DedupStage | undefined;
     if (cfg.dedup) {
       const fields = sinkFields(cfg);
-      dedup = await openDedup(cfg.dedup, { pipeline, fields, kafka, logger, metrics, clock });
+      dedup = await openDedup(cfg.dedup, {
+        pipeline,
+        fields,
+        kafka,
+        duplicatesCompression: cfg.dead_letter.compression,
+        logger,
+        metrics,
+        clock,
+      });
       opened.push(dedup);
       stages.push(dedup);
     }
@@ -108,7 +116,10 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
       metrics,
       create: true,
     });
-    const deadLetters = new KafkaDeadLetterSink(kafka, cfg.dead_letter.topic, pipeline, metrics);
+    const deadLetters = new KafkaDeadLetterSink(kafka, cfg.dead_letter.topic, pipeline, {
+      compression: cfg.dead_letter.compression,
+      metrics,
+    });
     return { source, stages, rightStages, sink, deadLetters, dedup, join, ledger };
   } catch (err) {
     for (const part of opened.reverse()) await part.close?.().catch(() => undefined);

@@ -297,3 +297,43 @@ describe('PartitionLane', () => {
     });
   });
 });
+
+describe('PartitionLane past offsets kafkajs passes over (aborted transactions, markers)', () => {
+  it('commits past the markers after its records once those are flushed', async () => {
+    const t = setup();
+    await t.lane.accept([rec(0, { id: 'a' }), rec(1, { id: 'b' })]);
+    t.lane.passOver('1', '4'); // the fetch went on to offset 4: an abort marker, say
+    await t.lane.drain();
+    assert.deepEqual(t.commits, ['2', '5']);
+  });
+
+  it('commits at once past a fetch of nothing but markers when everything is flushed', async () => {
+    const t = setup();
+    await t.lane.accept([rec(0, { id: 'a' })]);
+    await t.lane.drain();
+    t.lane.passOver('1', '3');
+    await t.lane.drain();
+    assert.deepEqual(t.commits, ['1', '4']);
+  });
+
+  it('still flushes a batch sealed while it commits past markers', async () => {
+    const t = setup();
+    await t.lane.accept([rec(0, { id: 'a' })]);
+    await t.lane.drain();
+    t.lane.passOver('1', '3');
+    await t.lane.accept([rec(4, { id: 'b' })]);
+    await t.lane.drain();
+    assert.deepEqual(t.commits, ['1', '4', '5']);
+    assert.equal(t.settled(), 2);
+  });
+
+  it('leaves offsets alone after a gap, and adds no commit for a fetch ending in a record', async () => {
+    const t = setup();
+    await t.lane.accept([rec(0, { id: 'a' })]);
+    t.lane.passOver('0', '0');
+    await t.lane.drain();
+    t.lane.passOver('5', '7'); // offsets 1–4 never reached the lane
+    await t.lane.drain();
+    assert.deepEqual(t.commits, ['1']);
+  });
+});

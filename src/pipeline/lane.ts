@@ -113,6 +113,8 @@ export class PartitionLane {
   private discarded = false;
   /** Highest offset taken into the lane; redelivered records at or below it are skipped. */
   private lastAccepted: bigint = -1n;
+  /** The offset after records kafkajs passed over without handing them in (see passOver). */
+  private passedTo: bigint = -1n;
   committed: string | undefined;
   inFlight = 0;
   private paused = false;
@@ -371,10 +373,12 @@ export class PartitionLane {
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.sealed.length > 0 && !this.discarded) {
-        const batch = this.sealed[0]!;
-        await this.traced(batch);
-        this.sealed.shift();
+      while (!this.discarded) {
+        const batch = this.sealed[0];
+        if (batch) {
+          await this.traced(batch);
+          this.sealed.shift();
+        } else if (!(await this.commitPassedOver()) && this.sealed.length === 0) break;
       }
     } catch (err) {
       if (!this.discarded) this.d.onFatal(err);
@@ -503,21 +507,54 @@ export class PartitionLane {
       if (!rejectedSet?.has(batch.sources[i]!))
         metrics.endToEndLatency.observe({ pipeline }, Math.max(0, now - batch.times[i]!) / 1000);
     const next = (BigInt(batch.lastOffset) + 1n).toString();
+    await this.commitTo(next, (commit) =>
+      this.step(batch, 'commit', SpanKind.CLIENT, { [ATTR.offset]: next }, commit),
+    );
+    this.inFlight -= batch.records;
+    this.d.onSettled(batch.records);
+  }
+
+  /** Commits `next` and tells the stages; false when the commit failed. */
+  private async commitTo(
+    next: string,
+    traced: (commit: () => Promise<void>) => Promise<void> = (commit) => commit(),
+  ): Promise<boolean> {
     try {
-      await this.step(batch, 'commit', SpanKind.CLIENT, { [ATTR.offset]: next }, () =>
-        this.d.commit(this.d.topic, this.d.partition, next),
-      );
+      await traced(() => this.d.commit(this.d.topic, this.d.partition, next));
       this.committed = next;
       for (const stage of this.d.stages) stage.onCommit?.(this.d.topic, this.d.partition, next);
+      return true;
     } catch (err) {
       // Losing a commit only means replay after a restart or rebalance, never loss.
-      logger.warn(
+      this.d.logger.warn(
         { partition: this.key, offset: next, err: describeError(err) },
         'offset commit failed',
       );
+      return false;
     }
-    this.inFlight -= batch.records;
-    this.d.onSettled(batch.records);
+  }
+
+  /**
+   * kafkajs read offsets `first`…`last` of this partition but handed in none of them: records of
+   * aborted transactions and transaction markers (it reads read_committed). When they follow
+   * what the lane took, the committed offset moves past them once everything before is flushed,
+   * so a log ending in markers is consumed to its end (offsets past a gap are left alone).
+   */
+  passOver(first: string, last: string): void {
+    if (this.discarded) return;
+    const reached = this.lastAccepted + 1n > this.passedTo ? this.lastAccepted + 1n : this.passedTo;
+    if (BigInt(first) > reached || BigInt(last) < reached) return;
+    this.passedTo = BigInt(last) + 1n;
+    if (this.inFlight === 0) this.flushing ??= this.flushLoop(); // else the next flush commits
+  }
+
+  /** With nothing in flight, commits past the offsets passed over; true when it committed. */
+  private async commitPassedOver(): Promise<boolean> {
+    const next = this.passedTo;
+    if (this.inFlight > 0 || this.replayTo !== undefined || next <= this.lastAccepted + 1n)
+      return false;
+    if (this.committed !== undefined && BigInt(this.committed) >= next) return false;
+    return this.commitTo(next.toString());
   }
 
   /** Seals the open batch and waits until everything accepted so far is flushed. */

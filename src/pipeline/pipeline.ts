@@ -109,6 +109,8 @@ export class Pipeline {
     await parts.source.start({
       onRecords: (batch) => this.onRecords(batch),
       onAssignment: (change) => this.onAssignment(change),
+      onPassedOver: (topic, partition, first, last) =>
+        this.lanes.get(partitionKey(topic, partition))?.passOver(first, last),
       onFatal: (err) => this.fail(err),
     });
     if (this.current !== 'starting') return;
@@ -162,6 +164,7 @@ export class Pipeline {
         this.lanes.get(partitionKey(topic, partition)) ??
         (await this.openLane(topic, partition, batch.logEnd));
       await lane.accept(batch.records);
+      lane.passOver(batch.records.at(-1)!.offset, batch.lastOffset); // markers after the records
     } catch (err) {
       // Records may have entered the lane: the process must not go on past them. Stopping
       // uncommitted means they are replayed on restart; nothing is lost.

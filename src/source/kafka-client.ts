@@ -4,6 +4,7 @@ import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } fr
 import { ConfigError, ConnectionError } from '../core/errors.ts';
 import { LogLimiter } from '../telemetry/log-limit.ts';
 import { logLimited, type Logger } from '../telemetry/logger.ts';
+import { registerCodecs } from './codecs/index.ts';
 
 export interface KafkaConnectionConfig {
   brokers: string[];
@@ -69,6 +70,7 @@ export function createKafka(
   logger: Logger,
   opts: KafkaClientOptions = {},
 ): Kafka {
+  registerCodecs();
   const kcfg: KafkaConfig = {
     clientId: `${cfg.client_id}${opts.clientSuffix ?? ''}`,
     brokers: cfg.brokers,

@@ -118,6 +118,11 @@ export class KafkaSource implements Source {
       handler.onAssignment(change);
       logger.info({ partitions: [...change.owned].sort() }, 'partitions assigned');
     });
+    // A fetch of only aborted records and transaction markers never reaches eachBatch.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload: b }) => {
+      if (b.batchSize === 0 && b.firstOffset !== null)
+        handler.onPassedOver(b.topic, b.partition, b.firstOffset, b.lastOffset);
+    });
     consumer.on(consumer.events.CRASH, (e) =>
       onCrash(e.payload, {
         stopping: this.stopping,
@@ -167,7 +172,13 @@ export class KafkaSource implements Source {
     let bytes = 0;
     for (const r of records) bytes += r.value?.length ?? 0;
     metrics.bytesConsumed.inc({ pipeline, topic }, bytes);
-    await handler.onRecords({ topic, partition, records, logEnd: batch.highWatermark });
+    await handler.onRecords({
+      topic,
+      partition,
+      records,
+      logEnd: batch.highWatermark,
+      lastOffset: batch.lastOffset(),
+    });
   }
 
   pause(topic: string, partition: number): void {

@@ -20,6 +20,11 @@ export interface PartitionBatch {
   readonly records: SourceRecord[];
   /** The partition's log end when fetched: the offset the next record written gets. */
   readonly logEnd: string;
+  /**
+   * The last offset the fetch covered, at or after the last record's: transaction markers and
+   * aborted records after it were passed over and need no processing.
+   */
+  readonly lastOffset: string;
 }
 
 /** A change of the partitions this member reads (a rebalance). */
@@ -39,6 +44,12 @@ export interface SourceHandler {
    */
   onRecords(batch: PartitionBatch): Promise<void>;
   onAssignment(change: Assignment): void;
+  /**
+   * A fetch held only offsets that carry no records for this reader (transaction markers,
+   * aborted transactions under read_committed): they may be committed past once what comes
+   * before them is done.
+   */
+  onPassedOver(topic: string, partition: number, first: string, last: string): void;
   /** The source failed and will not recover by itself. */
   onFatal(err: unknown): void;
 }
