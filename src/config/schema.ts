@@ -248,6 +248,15 @@ export const kafkaSourceSchema = z
     max_bytes_per_partition: positiveInt()
       .default(1048576)
       .describe('Most bytes fetched from one partition per request. Default 1048576 (1 MiB).'),
+    // 8 MiB: far above any JSON event worth a row (a few KiB), far below what would hurt memory:
+    // a lane holds up to max_in_flight_records records, and a topic raised to take 100 MiB values
+    // must not be able to take the agent down. Above it a record is a mistake (an upload in the
+    // wrong topic), not data.
+    max_record_bytes: positiveInt()
+      .default(8 * 1024 * 1024)
+      .describe(
+        'Records larger than this (key, value and headers) are not parsed: they go to the dead-letter topic with reason oversize (their value truncated to fit it, see weir.truncated) and the partition keeps flowing. Kafka itself caps records at the topic\u2019s max.message.bytes (1 MiB by default); this guards topics configured for more. Default 8388608 (8 MiB).',
+      ),
     max_in_flight_records: positiveInt()
       .default(200000)
       .describe(

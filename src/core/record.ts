@@ -50,3 +50,16 @@ export const emptyOutput = (): StageOutput => ({ out: [], dropped: [], dead: [] 
 
 /** Stable identity of a source record: topic/partition/offset. */
 export const originOf = (r: SourceRecord): string => `${r.topic}/${r.partition}/${r.offset}`;
+
+/**
+ * Bytes of a record's key, value and headers (names and values): what `source.max_record_bytes`
+ * limits and what a dead letter reports in `weir.source.size`.
+ */
+export function recordBytes(r: SourceRecord): number {
+  let n = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const [k, v] of Object.entries(r.headers))
+    n +=
+      Buffer.byteLength(k) +
+      (v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  return n;
+}

@@ -3,6 +3,7 @@
 import type { CompressionTypes, Kafka, Producer, IHeaders } from 'kafkajs';
 import type { KafkaCompression } from '../config/schema.ts';
 import type { DeadLetter } from '../core/record.ts';
+import { recordBytes } from '../core/record.ts';
 import { compressionType } from '../source/codecs/index.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
@@ -15,6 +16,12 @@ export const DLQ_HEADERS = {
   partition: 'weir.source.partition',
   offset: 'weir.source.offset',
   timestamp: 'weir.source.timestamp',
+  /** Bytes of the original record's key, value and headers. */
+  size: 'weir.source.size',
+  /** Present when the value was cut to fit the topic: the original value's bytes. */
+  truncated: 'weir.truncated',
+  /** Present when the key was cut as well: the original key's bytes. */
+  truncatedKey: 'weir.truncated.key',
 } as const;
 
 const MAX_DETAIL = 1000;
@@ -26,12 +33,21 @@ const MAX_DETAIL = 1000;
  */
 export const MAX_SEND_BYTES = 512 * 1024;
 
+/**
+ * The largest dead letter written whole (key, value, headers, as `sizeOf` counts them); a larger
+ * one keeps its headers and loses the end of its value (then of its key). A broker refuses a
+ * record batch over the topic's max.message.bytes, 1 MiB (1048588) by default, and a refused
+ * dead letter would stop the partition for good; 64 KiB below that leaves room for the record
+ * batch framing and for codecs that grow incompressible bytes.
+ */
+export const MAX_DEAD_LETTER_BYTES = 1024 * 1024 - 64 * 1024;
+
 export interface DeadLetterSink {
   write(letters: DeadLetter[]): Promise<void>;
   close(): Promise<void>;
 }
 
-export function toMessage(pipeline: string, l: DeadLetter) {
+export function toMessage(pipeline: string, l: DeadLetter, maxBytes = MAX_DEAD_LETTER_BYTES) {
   const headers: IHeaders = {};
   for (const [k, v] of Object.entries(l.source.headers)) if (v !== undefined) headers[k] = v;
   headers[DLQ_HEADERS.pipeline] = pipeline;
@@ -42,15 +58,36 @@ export function toMessage(pipeline: string, l: DeadLetter) {
   headers[DLQ_HEADERS.partition] = String(l.source.partition);
   headers[DLQ_HEADERS.offset] = l.source.offset;
   headers[DLQ_HEADERS.timestamp] = String(l.source.timestamp);
-  return { key: l.source.key, value: l.source.value, headers };
+  headers[DLQ_HEADERS.size] = String(recordBytes(l.source));
+  return truncated({ key: l.source.key, value: l.source.value, headers }, maxBytes);
 }
 
-type Message = ReturnType<typeof toMessage>;
+interface Message {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+/** The message cut to `maxBytes`: the value's end first, then the key's, each marked. */
+function truncated(m: Message, maxBytes: number): Message {
+  if (sizeOf(m) <= maxBytes) return m;
+  const headers: IHeaders = { ...m.headers, [DLQ_HEADERS.truncated]: String(m.value?.length ?? 0) };
+  const withoutValue = sizeOf({ key: m.key, value: null, headers });
+  if (withoutValue <= maxBytes)
+    return { key: m.key, value: cut(m.value, maxBytes - withoutValue), headers };
+  headers[DLQ_HEADERS.truncatedKey] = String(m.key?.length ?? 0);
+  const bare = sizeOf({ key: null, value: null, headers });
+  return { key: cut(m.key, maxBytes - bare), value: cut(m.value, 0), headers };
+}
+
+const cut = (b: Buffer | null, bytes: number): Buffer | null =>
+  b === null ? null : b.subarray(0, Math.max(0, bytes));
 
 /** About what a record takes in a record batch: key, value, headers and per-record overhead. */
 function sizeOf(m: Message): number {
   let n = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
-  for (const [k, v] of Object.entries(m.headers)) n += k.length + (v ? v.length : 0) + 8;
+  for (const [k, v] of Object.entries(m.headers))
+    n += k.length + (typeof v === 'string' || Buffer.isBuffer(v) ? v.length : 0) + 8;
   return n;
 }
 

@@ -62,7 +62,7 @@ function sourceOf(cfg: PipelineConfig, deps: AssemblyDeps): KafkaSource {
 
 function statelessStages(cfg: PipelineConfig): Stage[] {
   return [
-    createParser(cfg.schema.fields),
+    createParser(cfg.schema.fields, 'parse', { maxRecordBytes: cfg.source.max_record_bytes }),
     ...buildTransforms(cfg.transforms, schemaFields(cfg.schema.fields)),
   ];
 }
@@ -108,7 +108,12 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
       join = await openJoin(cfg.join, { pipeline, leftTopic, fields, logger, metrics, clock });
       opened.push(join);
       stages.push(join);
-      rightStages = [createParser(cfg.join.right.schema.fields, 'join.parse'), join];
+      rightStages = [
+        createParser(cfg.join.right.schema.fields, 'join.parse', {
+          maxRecordBytes: cfg.source.max_record_bytes,
+        }),
+        join,
+      ];
     }
     const { ledger } = await decideDelivery(sink, cfg.sink.clickhouse.exactly_once, {
       pipeline,

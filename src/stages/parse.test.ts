@@ -256,3 +256,28 @@ describe('schemaFields', () => {
     );
   });
 });
+
+describe('parse: max_record_bytes', () => {
+  it('dead-letters records over the limit (key, value and headers) before decoding them', async () => {
+    const parser = createParser({ id: 'integer' }, 'parse', { maxRecordBytes: 100 });
+    const fits = sourceRecord({ id: 1 }, { offset: '1' });
+    // Not JSON at all: an oversize record is refused for its size, never parsed.
+    const big = sourceRecord('x'.repeat(101), { offset: '2' });
+    const bigByHeaders = sourceRecord({ id: 3 }, { offset: '3', headers: { h: 'y'.repeat(95) } });
+    const atLimit = sourceRecord(`{"id":4,"pad":"${'z'.repeat(100 - 17)}"}`, { offset: '4' });
+    assert.equal(atLimit.value!.length, 100);
+    const out = await parser.process(toEnvelopes([fits, big, bigByHeaders, atLimit]));
+    assert.deepEqual(
+      out.out.map((e) => e.row),
+      [{ id: 1 }, { id: 4 }],
+    );
+    assert.deepEqual(
+      out.dead.map((d) => [d.source.offset, d.reason]),
+      [
+        ['2', 'oversize'],
+        ['3', 'oversize'],
+      ],
+    );
+    assert.match(out.dead[0]!.detail, /record is 101 bytes .*max_record_bytes is 100/);
+  });
+});

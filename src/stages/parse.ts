@@ -5,6 +5,7 @@ import { ConfigError, RecordError } from '../core/errors.ts';
 import type { FieldInfo, FieldType } from '../core/fields.ts';
 import { scalarTypes } from '../core/fields.ts';
 import type { SourceRecord, Row } from '../core/record.ts';
+import { recordBytes } from '../core/record.ts';
 import { converter, describeValue } from './convert.ts';
 import type { FieldSpec, FieldSpecObject, TimeFormat } from './options.ts';
 import type { Stage } from './stage.ts';
@@ -23,16 +24,27 @@ interface CompiledField {
   readonly read: FieldReader;
 }
 
+export interface ParserOptions {
+  /** source.max_record_bytes: larger records are dead-lettered (`oversize`) before parsing. */
+  maxRecordBytes?: number;
+}
+
 /** The parse stage for a pipeline's `schema.fields`; throws ConfigError on an invalid spec. */
-export function createParser(fields: Record<string, FieldSpec>, name = 'parse'): Stage {
+export function createParser(
+  fields: Record<string, FieldSpec>,
+  name = 'parse',
+  opts: ParserOptions = {},
+): Stage {
   const entries = Object.entries(fields);
   if (entries.length === 0) throw new ConfigError('schema.fields: declare at least one field');
   const compiled: CompiledField[] = entries.map(([name, spec]) => compileField(name, spec));
   const needsValue = entries.some(([, spec]) => (normalize(spec).from ?? 'value') === 'value');
   const count = compiled.length;
+  const maxBytes = opts.maxRecordBytes ?? Infinity;
 
   return recordStage(name, 'parse', (env) => {
     const source = env.source;
+    checkSize(source, maxBytes);
     const json = needsValue ? parseValue(source.value) : EMPTY;
     const row: Row = {};
     for (let i = 0; i < count; i++) {
@@ -53,6 +65,16 @@ export function schemaFields(fields: Record<string, FieldSpec>): FieldInfo[] {
 }
 
 const EMPTY: Json = Object.freeze({});
+
+/** Refuses a record over the limit before its value is decoded (a cheap check on lengths). */
+function checkSize(source: SourceRecord, maxBytes: number): void {
+  const bytes = recordBytes(source);
+  if (bytes > maxBytes)
+    throw new RecordError(
+      'oversize',
+      `record is ${bytes} bytes (key, value and headers); source.max_record_bytes is ${maxBytes}`,
+    );
+}
 
 function parseValue(value: Buffer | null): Json {
   if (value === null || value.length === 0) {
