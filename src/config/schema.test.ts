@@ -54,6 +54,7 @@ test('fills every default of the contract', () => {
     session_timeout_ms: 10000,
     connection_timeout_ms: 5000,
     max_bytes_per_partition: 1048576,
+    max_record_bytes: 8 * 1024 * 1024,
     max_in_flight_records: 200000,
   });
   assert.deepEqual(p.transforms, []);

@@ -39,6 +39,8 @@ export async function pipelineFixture(opts: {
   sink?: Record<string, unknown>;
   /** Extra options of the source (e.g. session_timeout_ms). */
   source?: Record<string, unknown>;
+  /** Topic configs of the source topic (e.g. max.message.bytes). */
+  topicConfig?: Record<string, string>;
 }): Promise<PipelineFixture> {
   const id = randomName('e2e');
   const topic = `weir-${id}`;
@@ -49,7 +51,16 @@ export async function pipelineFixture(opts: {
   const admin = kafka().admin();
   await admin.connect();
   await admin.createTopics({
-    topics: [{ topic, numPartitions: opts.partitions ?? 4 }],
+    topics: [
+      {
+        topic,
+        numPartitions: opts.partitions ?? 4,
+        configEntries: Object.entries(opts.topicConfig ?? {}).map(([name, value]) => ({
+          name,
+          value,
+        })),
+      },
+    ],
     waitForLeaders: true,
   });
   const ch = clickhouse();
@@ -166,6 +177,10 @@ export interface DeadLetterSeen {
   sourcePartition: string;
   detail: string;
   value: string;
+  /** Every header, as text. */
+  headers: Record<string, string>;
+  /** The key, as text. */
+  key: string;
 }
 
 /** Reads the whole dead-letter topic. */
@@ -190,6 +205,10 @@ export async function readDeadLetters(
         sourcePartition: h(message.headers, 'weir.source.partition'),
         detail: h(message.headers, 'weir.detail'),
         value: message.value?.toString() ?? '',
+        headers: Object.fromEntries(
+          Object.keys(message.headers ?? {}).map((k) => [k, h(message.headers, k)]),
+        ),
+        key: message.key?.toString() ?? '',
       });
       return Promise.resolve();
     },
