@@ -29,7 +29,7 @@ test('one line per pipeline with a join or an event-time dedup, naming what it a
   const cfg = weirConfigSchema.parse(minimalConfig(joined, plain));
   assert.deepEqual(windowLatencyLines(cfg), [
     '  orders: the left join adds up to 35s of event time (within 30s + allowed_lateness 5s; up to idle_timeout 10s more while a right partition is idle); later left events land unmatched at once',
-    "  orders: dedup adds no delay (decided at once); records more than 1h behind their partition's newest time are late: kept, unremembered",
+    "  orders: dedup adds no delay (decided at once); records more than 1h behind their partition's newest time are late: kept, unremembered (counted, logged)",
   ]);
 });
 

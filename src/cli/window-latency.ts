@@ -20,7 +20,7 @@ export function windowLatencyLines(cfg: WeirConfig): string[] {
     const d = p.dedup;
     if (d && d.time !== 'arrival')
       lines.push(
-        `  ${p.name}: dedup adds no delay (decided at once); records more than ${formatDuration(d.window)} behind their partition's newest time are late: ${d.late === 'keep' ? 'kept, unremembered' : 'dropped (counted)'}`,
+        `  ${p.name}: dedup adds no delay (decided at once); records more than ${formatDuration(d.window)} behind their partition's newest time are late: ${d.late === 'keep' ? 'kept, unremembered (counted, logged)' : 'dropped (counted, logged)'}`,
       );
   }
   return lines;
