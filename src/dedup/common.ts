@@ -144,7 +144,6 @@ export abstract class DedupBase implements DedupStage {
     if (suppressed === undefined) return;
     this.d.logger.warn(
       {
-        pipeline: this.s.pipeline,
         side: `${env.source.topic}/${env.source.partition}`,
         outcome: this.s.late === 'drop' ? 'dropped' : 'kept_unremembered',
         behind_ms: behind * 1000,

@@ -58,7 +58,7 @@ function setup(
               write: (line: string) =>
                 shared.logged!.push(JSON.parse(line) as Record<string, unknown>),
             } as unknown as NodeJS.WritableStream,
-          })
+          }).child({ pipeline: 'p' })
         : createLogger({ level: 'silent' }),
       clock,
       snapshotEvery: 3,

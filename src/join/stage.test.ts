@@ -30,7 +30,7 @@ test('late left events of a left join: emitted, counted, warned once per interva
     destination: {
       write: (line: string) => logged.push(JSON.parse(line) as Record<string, unknown>),
     } as unknown as NodeJS.WritableStream,
-  });
+  }).child({ pipeline: 'clicks' });
   const clock = new FakeClock(0);
   const metrics = createMetrics(new Registry(), { defaults: false });
   const stage = new JoinStage(

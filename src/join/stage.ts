@@ -145,8 +145,8 @@ export class JoinStage implements Stage {
   }
 
   /**
-   * One warning per side and outcome per interval, naming the pipeline, how far behind the newest
-   * event time the latest late event was and the farthest since the previous line.
+   * One warning per side and outcome per interval (the logger names the pipeline): how far behind
+   * the newest event time the latest late event was and the farthest since the previous line.
    */
   private warnLate(side: 'left' | 'right', behindMs: number, outcome: LateOutcome): void {
     const key = `${side}:${outcome}`;
@@ -157,7 +157,6 @@ export class JoinStage implements Stage {
     this.lateMaxBehind.delete(key);
     this.d.logger.warn(
       {
-        pipeline: this.d.pipeline,
         side,
         outcome,
         behind_ms: behindMs,
