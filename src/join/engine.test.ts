@@ -301,7 +301,7 @@ describe('join: late left events', () => {
     assert.match(out.dead[0]!.detail, /10000 ms behind .* allowed lateness of 2000 ms/);
   });
 
-  it('left join: every left event of a jittered stream lands exactly once, replay alike', async () => {
+  it('left join: every left event of a jittered stream lands exactly once, stragglers unmatched', async () => {
     // Both topics written in arrival order, event times up to 4 s out of order, a few stragglers
     // 30 s behind: with lateness 5 s the jitter is absorbed and only the stragglers are late.
     offsets = { orders: 0, payments: 0 };
