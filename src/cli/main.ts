@@ -7,6 +7,7 @@ import { generateMain } from '../generate/cli.ts';
 import { Agent } from '../pipeline/agent.ts';
 import { describeMissing } from '../pipeline/check.ts';
 import { createLogger } from '../telemetry/logger.ts';
+import { windowLatencyLines } from './window-latency.ts';
 
 /** The version in package.json, two folders up from src/cli/ and from dist/cli/ alike. */
 function weirVersion(): string {
@@ -85,6 +86,7 @@ async function validate(configPath: string, o: ValidateOptions): Promise<number>
     : `Kafka topics, ClickHouse tables and NATS buckets checked; ${o.create ? 'what was missing is created' : 'nothing changed'}`;
   const lines = [
     `${configPath}: OK (${cfg.pipelines.length} pipeline${cfg.pipelines.length === 1 ? '' : 's'}: ${names}; ${checked})`,
+    ...windowLatencyLines(cfg),
     ...notes,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -27,7 +27,7 @@ function issues(input: unknown): string[] {
 }
 
 test('join fills its defaults; the output is every left field then every right field', () => {
-  const r = weirConfigSchema.safeParse(withJoin({ type: 'left' }));
+  const r = weirConfigSchema.safeParse(withJoin({ type: 'left', allowed_lateness: 0 }));
   assert.ok(r.success, JSON.stringify(r.error?.issues));
   const p = r.data.pipelines[0]!;
   assert.equal(p.join?.within, 30_000);
@@ -46,6 +46,18 @@ test('join fills its defaults; the output is every left field then every right f
       'paid_at:datetime?',
     ],
     'right fields are nullable in a left join',
+  );
+});
+
+test('join tolerates 5 s of producer jitter by default; a left join emits its late left events', () => {
+  const r = weirConfigSchema.safeParse(withJoin({ type: 'left' }));
+  assert.ok(r.success, JSON.stringify(r.error?.issues));
+  assert.equal(r.data.pipelines[0]!.join?.allowed_lateness, 5_000);
+  assert.equal(r.data.pipelines[0]!.join?.late_left, 'emit_unmatched');
+  const dl = weirConfigSchema.safeParse(withJoin({ type: 'left', late_left: 'dead_letter' }));
+  assert.equal(dl.data?.pipelines[0]!.join?.late_left, 'dead_letter');
+  assert.ok(
+    issues(withJoin({ late_left: 'drop' })).some((i) => i.startsWith('pipelines.0.join.late_left')),
   );
 });
 

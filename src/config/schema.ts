@@ -763,9 +763,15 @@ export const joinSchema = z
       'A left and a right event match when their keys are equal and their event times are at most this far apart (either way), e.g. "30s". Required.',
     ),
     allowed_lateness: joinDuration('the allowed lateness')
-      .prefault(0)
+      .prefault('5s')
       .describe(
-        'How far behind the newest event time of its partition an event may arrive and still be joined; later ones are dropped (reason late). It also delays every decision by as much. Default 0.',
+        'How far behind the newest event time of its partition an event may arrive and still be joined. A later right event is dropped (reason late); a later left event is dropped by an inner join and handled by late_left in a left join. It also delays every decision by as much (a left event lands after within + allowed_lateness of event time). The default tolerates ordinary producer jitter (events written in arrival order a few seconds out of event-time order). Default "5s".',
+      ),
+    late_left: z
+      .enum(['emit_unmatched', 'dead_letter'])
+      .default('emit_unmatched')
+      .describe(
+        'Left joins only: what becomes of a left event later than the allowed lateness. emit_unmatched lands it at once with the right fields null (its matches may already have left the buffer, so it is never looked up); dead_letter sends it to the dead-letter topic with reason late. Either way it is counted (weir_join_records_total reason late) and logged (rate-limited). Default "emit_unmatched".',
       ),
     match: z
       .enum(['all', 'latest'])

@@ -3,6 +3,7 @@
 import { RecordError, describeError } from '../core/errors.ts';
 import type { DeadLetter, Envelope, StageOutput } from '../core/record.ts';
 import { StateCalls } from '../state/keyed/index.ts';
+import { LogLimiter } from '../telemetry/log-limit.ts';
 import type { Hash64 } from './hash.ts';
 import { KeyIndex, type Probe } from './key-index.ts';
 import type { DedupDeps, DedupOutcome, DedupSettings, DedupStage } from './stage.ts';
@@ -39,6 +40,9 @@ export abstract class DedupBase implements DedupStage {
   /** Set when state could not be made durable: nothing may be committed after it. */
   protected broken: Error | undefined;
   private sideTopic: DeadLetter[] = [];
+  private readonly lateLimiter = new LogLimiter();
+  /** The farthest behind a late record was since the last warning (s). */
+  private lateMaxBehind = 0;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -123,6 +127,33 @@ export abstract class DedupBase implements DedupStage {
     const v = env.row[this.s.timeField!];
     // A null event time (nullable field) falls back to the Kafka record time.
     return sec(typeof v === 'number' && Number.isFinite(v) ? v : env.source.timestamp);
+  }
+
+  /**
+   * A record more than the window behind its stream's newest time: its duplicates may be
+   * forgotten, so it is passed on unremembered (late: keep) or dropped; counted either way, and
+   * a rate-limited warning says how far behind it was.
+   */
+  protected late(env: Envelope, stream: number, t: number, run: BatchRun): void {
+    run.counts.late++;
+    if (this.s.late === 'drop') run.out.dropped.push({ env, reason: 'late' });
+    else run.out.out.push(env);
+    const behind = this.index.watermarkOf(stream) - t;
+    this.lateMaxBehind = Math.max(this.lateMaxBehind, behind);
+    const suppressed = this.lateLimiter.take('late');
+    if (suppressed === undefined) return;
+    this.d.logger.warn(
+      {
+        side: `${env.source.topic}/${env.source.partition}`,
+        outcome: this.s.late === 'drop' ? 'dropped' : 'kept_unremembered',
+        behind_ms: behind * 1000,
+        max_behind_ms: this.lateMaxBehind * 1000,
+        window_ms: this.s.windowMs,
+        ...(suppressed > 0 ? { suppressed } : {}),
+      },
+      'dedup: record older than the window behind the newest event time of its partition',
+    );
+    this.lateMaxBehind = 0;
   }
 
   /** Drops a duplicate of the entry in `slot`, queueing it for the side topic if there is one. */

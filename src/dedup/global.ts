@@ -120,9 +120,7 @@ export class GlobalDedup extends DedupBase {
         }
       }
       if (index.isLate(it.stream, it.t)) {
-        counts.late++;
-        if (this.s.late === 'drop') out.dropped.push({ env, reason: 'late' });
-        else out.out.push(env);
+        this.late(env, it.stream, it.t, run);
         continue;
       }
       // Rare: the same key again in this batch, further than the window from its claim.

@@ -205,9 +205,7 @@ export class KeyedDedup extends DedupBase {
         continue;
       }
       if (index.isLate(st.stream, t)) {
-        counts.late++;
-        if (this.s.late === 'drop') out.dropped.push({ env, reason: 'late' });
-        else out.out.push(env);
+        this.late(env, st.stream, t, run);
         continue;
       }
       this.remember(st, offset, t);

@@ -28,7 +28,12 @@ interface Setup {
 
 function setup(
   over: Partial<DedupSettings> & { key?: KeySpec } = {},
-  shared: { store?: MemoryKeyedStore; global?: MemoryGlobalStore; clock?: FakeClock } = {},
+  shared: {
+    store?: MemoryKeyedStore;
+    global?: MemoryGlobalStore;
+    clock?: FakeClock;
+    logged?: Record<string, unknown>[];
+  } = {},
 ): Setup {
   const clock = shared.clock ?? new FakeClock(T0);
   const store = shared.store ?? new MemoryKeyedStore();
@@ -46,7 +51,15 @@ function setup(
       keyed: store,
       global: shared.global,
       metrics,
-      logger: createLogger({ level: 'silent' }),
+      logger: shared.logged
+        ? createLogger({
+            level: 'warn',
+            destination: {
+              write: (line: string) =>
+                shared.logged!.push(JSON.parse(line) as Record<string, unknown>),
+            } as unknown as NodeJS.WritableStream,
+          }).child({ pipeline: 'p' })
+        : createLogger({ level: 'silent' }),
       clock,
       snapshotEvery: 3,
       retryInitialMs: 1,
@@ -175,6 +188,26 @@ describe('dedup stage: event time window', () => {
     assert.deepEqual((await run(stage, [rec({ id: 'a', ts: at(60) }, { offset: 3 })])).kept, [
       'a@3',
     ]);
+  });
+
+  it('warns of late events once per interval, naming the pipeline and how far behind', async () => {
+    for (const mode of ['keyed', 'global'] as const) {
+      const logged: Record<string, unknown>[] = [];
+      const { stage } = setup(
+        { timeField: 'ts', late: 'drop', mode },
+        { logged, global: new MemoryGlobalStore() },
+      );
+      await run(stage, [rec({ id: 'new', ts: at(1000) }, { offset: 1 })]);
+      await run(stage, [
+        rec({ id: 'a', ts: at(930) }, { offset: 2 }),
+        rec({ id: 'b', ts: at(900) }, { offset: 3 }),
+      ]);
+      assert.equal(logged.length, 1, mode);
+      assert.equal(logged[0]!.pipeline, 'p');
+      assert.equal(logged[0]!.outcome, 'dropped');
+      assert.equal(logged[0]!.behind_ms, 70_000);
+      assert.match(String(logged[0]!.msg), /^dedup: record older than the window/);
+    }
   });
 
   it('keeps late events unremembered by default, or drops them', async () => {

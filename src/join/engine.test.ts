@@ -8,7 +8,7 @@ import type { Envelope, StageOutput } from '../core/record.ts';
 import { envelope, sourceRecord } from '../stages/testkit.ts';
 import { planKey } from '../state/keyed/key.ts';
 import { MemoryKeyedStore } from '../state/keyed/memory-store.ts';
-import { JoinEngine, type JoinSettings } from './engine.ts';
+import { JoinEngine, type JoinObserver, type JoinSettings } from './engine.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const s = (sec: number) => T0 + sec * 1000;
@@ -24,7 +24,7 @@ const right: FieldInfo[] = [
 
 function engine(
   over: Partial<JoinSettings> = {},
-  shared: { store?: MemoryKeyedStore; clock?: FakeClock } = {},
+  shared: { store?: MemoryKeyedStore; clock?: FakeClock; observer?: JoinObserver } = {},
 ) {
   const clock = shared.clock ?? new FakeClock(s(0));
   const store = shared.store ?? new MemoryKeyedStore();
@@ -47,9 +47,10 @@ function engine(
         { name: 'amount', side: 'right', field: 'amount' },
       ],
       maxBufferRecords: 1000,
+      lateLeft: 'emit_unmatched',
       ...over,
     },
-    { store, clock, snapshotEvery: 3 },
+    { store, clock, snapshotEvery: 3, observer: shared.observer },
   );
   e.setRelease('orders', 0, (out) => released.push(out));
   return { e, clock, store, released };
@@ -263,5 +264,103 @@ describe('join: state', () => {
     // The replay of the last one is recognised, not buffered twice.
     await b.e.process([R('k199999', 100 + 199.999, 1, 199_999)]);
     assert.equal(b.e.bufferedRight, 200_000);
+  });
+});
+
+describe('join: late left events', () => {
+  it('left join: a late left event lands at once, unmatched, even when its match is buffered', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const late: string[] = [];
+    const observer: JoinObserver = {
+      left: () => {},
+      right: () => {},
+      rows: () => {},
+      late: (side, behind, outcome) => late.push(`${side}:${behind}:${outcome}`),
+    };
+    const { e } = engine({ type: 'left' }, { observer });
+    await e.process([R('a', 100, 1), R('z', 300)]);
+    // 107.9 is 2.1 s behind 110: late. Its match (a at 100) is buffered, but whether it still is
+    // depends on commit timing, so it is not looked up.
+    const out = await e.process([L('x', 110), L('a', 107.9)]);
+    assert.deepEqual(rows(out), ['x:null', 'a:null']);
+    assert.deepEqual(drops(out), []);
+    assert.deepEqual(late, ['left:2100:emitted_unmatched']);
+  });
+
+  it('left join with late_left dead_letter: the late left event goes to the dead letters', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const { e } = engine({ type: 'left', lateLeft: 'dead_letter' });
+    await e.process([R('z', 300)]);
+    const out = await e.process([L('x', 110), L('a', 100)]);
+    assert.deepEqual(rows(out), ['x:null']);
+    assert.deepEqual(drops(out), []);
+    assert.deepEqual(
+      out.dead.map((d) => `${d.stage}:${d.reason}:${d.source.offset}`),
+      ['join:late:1'],
+    );
+    assert.match(out.dead[0]!.detail, /10000 ms behind .* allowed lateness of 2000 ms/);
+  });
+
+  it('left join: every left event of a jittered stream lands exactly once, stragglers unmatched', async () => {
+    // Both topics written in arrival order, event times up to 4 s out of order, a few stragglers
+    // 30 s behind: with lateness 5 s the jitter is absorbed and only the stragglers are late.
+    offsets = { orders: 0, payments: 0 };
+    const store = new MemoryKeyedStore();
+    const clock = new FakeClock(s(0));
+    const run = async (e: JoinEngine, released: StageOutput[]) => {
+      const outs: StageOutput[] = [];
+      let lo = 0;
+      let ro = 0;
+      for (let i = 0; i < 2000; i += 50) {
+        const lefts: Envelope[] = [];
+        const rights: Envelope[] = [];
+        for (let j = i; j < i + 50; j++) {
+          const jitter = ((j * 7919) % 4000) / 1000;
+          const t = j % 97 === 0 && j > 100 ? 100 + j / 10 - 30 : 100 + j / 10 - jitter;
+          lefts.push(L(`k${j}`, t, lo++));
+          if (j % 3 !== 0)
+            rights.push(R(`k${j}`, 100 + j / 10 - ((j * 31) % 4000) / 1000, j, ro++));
+        }
+        outs.push(await e.process(rights));
+        outs.push(await e.process(lefts));
+      }
+      e.tick();
+      clock.advance(60_000);
+      e.tick();
+      return [...outs, ...released];
+    };
+    const a = engine({ type: 'left', latenessMs: 5_000 }, { store, clock });
+    const outs = await run(a.e, a.released);
+    const ids = outs.flatMap((o) => o.out.map((x) => String(x.row.id)));
+    assert.equal(ids.length, 2000);
+    assert.equal(new Set(ids).size, 2000);
+    assert.deepEqual(
+      outs.flatMap((o) => drops(o).filter((d) => !d.endsWith(':buffered'))),
+      [],
+    );
+    const stragglers = outs
+      .flatMap((o) => o.out)
+      .filter((x) => Number(x.source.offset) % 97 === 0 && Number(x.source.offset) > 100);
+    assert.ok(stragglers.length > 10);
+    for (const x of stragglers) assert.equal(x.row.amount, null, `${String(x.row.id)} is late`);
+    // Matched where a right event exists and the left one is on time.
+    const matched = outs.flatMap((o) => o.out).filter((x) => x.row.amount !== null);
+    assert.ok(matched.length > 1200, String(matched.length));
+  });
+
+  it('inner join drops a late left event, counted and reported with how far behind it is', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const counted: string[] = [];
+    const observer: JoinObserver = {
+      left: (o, n) => counted.push(`left:${o}:${n}`),
+      right: (o, n) => counted.push(`right:${o}:${n}`),
+      rows: () => {},
+      late: (side, behind, outcome) => counted.push(`late:${side}:${behind}:${outcome}`),
+    };
+    const { e } = engine({}, { observer });
+    await e.process([R('z', 300)]);
+    const out = await e.process([L('x', 110), L('a', 105)]);
+    assert.deepEqual(drops(out), ['x:expired', 'a:late']);
+    assert.deepEqual(counted.slice(-2), ['left:late:1', 'late:left:5000:dropped']);
   });
 });

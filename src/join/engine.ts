@@ -15,6 +15,12 @@
 // event time after that record), persisted with the state, so a restart at a committed offset
 // judges lateness exactly as the first run did. Right events leave the buffer only when no left
 // event after the committed left offset could match them.
+//
+// A late left event (older than its partition's newest time less the lateness) is never looked up:
+// the right events it could match may already have left the buffer, at a moment that depends on
+// when offsets were committed, so a lookup would make its output depend on timing. Instead it is
+// decided at once from its own record: an inner join drops it; a left join emits it unmatched (or
+// dead-letters it with reason `late`, as configured) — a left join never drops a left event.
 import type { Clock } from '../core/clock.ts';
 import { RecordError } from '../core/errors.ts';
 import type { DeadLetter, Envelope, Row, StageOutput } from '../core/record.ts';
@@ -36,6 +42,8 @@ export interface JoinSettings {
   rightTime: string;
   outputs: readonly JoinOutput[];
   maxBufferRecords: number;
+  /** A left join's late left events: emitted with null right fields, or dead-lettered. */
+  lateLeft: 'emit_unmatched' | 'dead_letter';
 }
 
 export type LeftOutcome = 'matched' | 'unmatched' | 'expired' | 'late' | 'no_key';
@@ -46,7 +54,11 @@ export interface JoinObserver {
   left(outcome: LeftOutcome, n: number): void;
   right(outcome: RightOutcome, n: number): void;
   rows(kind: 'matched' | 'unmatched', n: number): void;
+  /** A late event, `behindMs` behind its partition's newest time, and what became of it. */
+  late?(side: 'left' | 'right', behindMs: number, outcome: LateOutcome): void;
 }
+
+export type LateOutcome = 'dropped' | 'emitted_unmatched' | 'dead_letter';
 
 export interface JoinEngineDeps {
   store: KeyedStore;
@@ -137,6 +149,11 @@ class PartitionBase extends StatePartition {
     if (t < this.maxT - latenessMs) return false;
     if (t > this.maxT) this.maxT = t;
     return true;
+  }
+
+  /** How far a record at `t` is behind the newest time (for a late one's log line). */
+  behind(t: number): number {
+    return this.maxT - t;
   }
 
   /** A batch ended at `offset`: the newest time there is marked, for a restart at it. */
@@ -383,8 +400,7 @@ export class JoinEngine {
       const offset = Number(env.source.offset);
       const t = this.timeOf(env, this.s.leftTime);
       if (!l.onTime(offset, t, this.s.latenessMs)) {
-        out.dropped.push({ env, reason: 'late' });
-        this.d.observer?.left('late', 1);
+        this.decideLate(env, l.behind(t), out);
         continue;
       }
       const key = this.keyOf(this.s.leftKey, env, out.dead);
@@ -410,6 +426,7 @@ export class JoinEngine {
       if (!r.onTime(offset, t, this.s.latenessMs)) {
         out.dropped.push({ env, reason: 'late' });
         this.d.observer?.right('late', 1);
+        this.d.observer?.late?.('right', r.behind(t), 'dropped');
         continue;
       }
       const key = this.keyOf(this.s.rightKey, env, out.dead);
@@ -434,6 +451,27 @@ export class JoinEngine {
     r.lastArrival = this.d.clock.now();
     this.decideHeld(l, r);
     return out;
+  }
+
+  /** A late left event, decided from its own record only (see the top of the file). */
+  private decideLate(env: Envelope, behindMs: number, out: StageOutput): void {
+    this.d.observer?.left('late', 1);
+    if (this.s.type === 'inner') {
+      out.dropped.push({ env, reason: 'late' });
+      this.d.observer?.late?.('left', behindMs, 'dropped');
+    } else if (this.s.lateLeft === 'dead_letter') {
+      out.dead.push({
+        source: env.source,
+        stage: 'join',
+        reason: 'late',
+        detail: `left event ${behindMs} ms behind the newest event time of its partition, more than the allowed lateness of ${this.s.latenessMs} ms`,
+      });
+      this.d.observer?.late?.('left', behindMs, 'dead_letter');
+    } else {
+      out.out.push({ source: env.source, row: this.build(env.row, null) });
+      this.d.observer?.rows('unmatched', 1);
+      this.d.observer?.late?.('left', behindMs, 'emitted_unmatched');
+    }
   }
 
   /** No right event that could match a left event at `t` can still arrive (or be on time). */

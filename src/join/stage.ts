@@ -7,9 +7,16 @@ import { describeError } from '../core/errors.ts';
 import type { Envelope, StageOutput } from '../core/record.ts';
 import type { Stage } from '../stages/stage.ts';
 import { StateCalls, traceRebuild } from '../state/keyed/index.ts';
+import { LogLimiter } from '../telemetry/log-limit.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { JoinEngine, type JoinEngineDeps, type JoinSettings, type Release } from './engine.ts';
+import {
+  JoinEngine,
+  type JoinEngineDeps,
+  type JoinSettings,
+  type LateOutcome,
+  type Release,
+} from './engine.ts';
 
 export interface JoinStageDeps extends Omit<JoinEngineDeps, 'observer' | 'onSnapshotFailed'> {
   pipeline: string;
@@ -19,6 +26,8 @@ export interface JoinStageDeps extends Omit<JoinEngineDeps, 'observer' | 'onSnap
   storeProblem?: () => string | undefined;
   closeStore?: () => Promise<void>;
   retryInitialMs?: number;
+  /** Limits the late-event warning (default: one line per side and outcome every 10 s). */
+  lateLogLimiter?: LogLimiter;
 }
 
 export class JoinStage implements Stage {
@@ -28,12 +37,16 @@ export class JoinStage implements Stage {
   /** Retries and times the store calls; stopped on close. */
   private readonly calls: StateCalls;
   private readonly timer: NodeJS.Timeout;
+  private readonly lateLimiter: LogLimiter;
+  /** The farthest behind a late event was since the last warning, per side and outcome. */
+  private readonly lateMaxBehind = new Map<string, number>();
 
   constructor(
     readonly s: JoinSettings,
     private readonly d: JoinStageDeps,
   ) {
     this.calls = new StateCalls(d);
+    this.lateLimiter = d.lateLogLimiter ?? new LogLimiter();
     const labels = { pipeline: d.pipeline };
     const { metrics } = d;
     this.engine = new JoinEngine(s, {
@@ -48,6 +61,7 @@ export class JoinStage implements Stage {
         left: (reason, n) => metrics.joinRecords.inc({ ...labels, side: 'left', reason }, n),
         right: (reason, n) => metrics.joinRecords.inc({ ...labels, side: 'right', reason }, n),
         rows: (reason, n) => metrics.joinRows.inc({ ...labels, reason }, n),
+        late: (side, behindMs, outcome) => this.warnLate(side, behindMs, outcome),
       },
     });
     // Pre-create the series users alert on, at 0.
@@ -128,6 +142,30 @@ export class JoinStage implements Stage {
     if (!c.ok) return c;
     const problem = this.d.storeProblem?.();
     return problem ? { ok: false, detail: `NATS (join state): ${problem}` } : { ok: true };
+  }
+
+  /**
+   * One warning per side and outcome per interval (the logger names the pipeline): how far behind
+   * the newest event time the latest late event was and the farthest since the previous line.
+   */
+  private warnLate(side: 'left' | 'right', behindMs: number, outcome: LateOutcome): void {
+    const key = `${side}:${outcome}`;
+    const max = Math.max(this.lateMaxBehind.get(key) ?? 0, behindMs);
+    this.lateMaxBehind.set(key, max);
+    const before = this.lateLimiter.take(key);
+    if (before === undefined) return;
+    this.lateMaxBehind.delete(key);
+    this.d.logger.warn(
+      {
+        side,
+        outcome,
+        behind_ms: behindMs,
+        max_behind_ms: max,
+        allowed_lateness_ms: this.s.latenessMs,
+        ...(before > 0 ? { suppressed: before } : {}),
+      },
+      `join: ${side} event later than the allowed lateness (${outcome.replace('_', ' ')}); raise join.allowed_lateness if producers are this far out of order`,
+    );
   }
 
   private updateGauges(): void {

@@ -185,7 +185,7 @@ export interface DeadLetterSeen {
 
 /** Reads the whole dead-letter topic. */
 export async function readDeadLetters(
-  f: PipelineFixture,
+  f: Pick<PipelineFixture, 'dlqTopic'>,
   expected: number,
 ): Promise<DeadLetterSeen[]> {
   const consumer = kafka().consumer({ groupId: randomName('dlq-reader') });

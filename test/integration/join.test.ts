@@ -5,6 +5,7 @@
 // in-process and compared with the table row for row. Every test has its own topics, table,
 // consumer group and KV buckets, and removes them.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
@@ -16,6 +17,7 @@ import {
   writeConfig,
   type WeirProcess,
 } from '../helpers/agent.ts';
+import { readDeadLetters } from '../helpers/pipeline.ts';
 import { clickhouse, endpoints, kafka, natsConnect, randomName } from '../helpers/stack.ts';
 import { EventFactory } from '../../src/generate/events.ts';
 import { resolveGeneratorOptions, type GeneratorOptions } from '../../src/generate/options.ts';
@@ -30,7 +32,10 @@ const PARTITIONS = 4;
 interface JoinOptions {
   type: 'inner' | 'left';
   within: string;
-  lateness: string;
+  /** join.allowed_lateness; default the config's. */
+  lateness?: string;
+  /** join.late_left; default the config's. */
+  lateLeft?: 'emit_unmatched' | 'dead_letter';
   idle: string;
   /** Partitions of the right topic; default PARTITIONS (co-partitioned). */
   rightPartitions?: number;
@@ -41,6 +46,7 @@ interface JoinOptions {
 interface JoinFixture {
   orders: string;
   payments: string;
+  dlq: string;
   table: string;
   group: string;
   port: number;
@@ -107,7 +113,8 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
         join: {
           type: o.type,
           within: o.within,
-          allowed_lateness: o.lateness,
+          ...(o.lateness ? { allowed_lateness: o.lateness } : {}),
+          ...(o.lateLeft ? { late_left: o.lateLeft } : {}),
           match: 'all',
           idle_timeout: o.idle,
           ...(o.maxBuffer ? { max_buffer_records: o.maxBuffer } : {}),
@@ -157,6 +164,7 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
   return {
     orders,
     payments,
+    dlq,
     table,
     group,
     port,
@@ -615,4 +623,101 @@ describe('temporal join end to end', () => {
       await f.cleanup();
     }
   });
+});
+
+/**
+ * Orders a minute behind the event time their partitions have reached, written after the load:
+ * stragglers far past any allowed lateness. Returns their ids.
+ */
+async function produceStragglers(f: JoinFixture, count: number, at: number): Promise<string[]> {
+  const producer = kafka().producer();
+  await producer.connect();
+  const ids: string[] = [];
+  try {
+    const messages = Array.from({ length: count }, (_, i) => {
+      const id = randomUUID();
+      ids.push(id);
+      const order = { event_id: id, user_id: `late-${i}`, amount: 1, ts: at };
+      return { key: id, value: JSON.stringify(order), partition: i % PARTITIONS };
+    });
+    await producer.send({ topic: f.orders, messages });
+  } finally {
+    await producer.disconnect();
+  }
+  return ids;
+}
+
+describe('temporal join: late events never vanish', () => {
+  // Both topics in arrival order with up to 2 s of event-time jitter (within the default 5 s
+  // lateness), then stragglers 60 s behind. With the old default (lateness 0) most of the jittered
+  // orders were dropped as late, and the stragglers always were.
+  const STRAGGLERS = 40;
+  const jittered = { count: 6000, seed: 13, intervalMs: 2, jitterMs: 2000, joinDelayMs: 1000 };
+
+  for (const lateLeft of ['emit_unmatched', 'dead_letter'] as const) {
+    it(`left join with the default lateness lands every order; late ones ${lateLeft === 'dead_letter' ? 'in the dead letters' : 'unmatched'}`, async () => {
+      const started = Date.now();
+      const f = await joinFixture({
+        type: 'left',
+        within: '5s',
+        idle: '2s',
+        ...(lateLeft === 'dead_letter' ? { lateLeft } : {}),
+      });
+      let agent: WeirProcess | undefined;
+      try {
+        const load = loadFor(f, jittered);
+        const report = await runGenerator(load);
+        const want = expectedOf(load, report);
+        const late = await produceStragglers(f, STRAGGLERS, load.baseTime! - 60_000);
+        agent = runWeir(['run', '-c', f.configPath]);
+        await waitForDrain(f, agent, 80_000);
+        const text = await metricsOf(f);
+        assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+        const got = await landed(f);
+        const landedOrders = report.counts.unique + (lateLeft === 'dead_letter' ? 0 : STRAGGLERS);
+        assert.deepEqual(
+          { rows: got.rows, orders: got.orders, matched: got.matched },
+          { rows: landedOrders, orders: landedOrders, matched: want.pairs.size },
+          agent.output().slice(-3000),
+        );
+        const rs = await f.ch.query({
+          query: `SELECT count() AS n, countIf(isNull(payment_id)) AS unmatched FROM ${f.table}
+                  WHERE event_id IN (${late.map((id) => `'${id}'`).join(',')})`,
+          format: 'JSONEachRow',
+        });
+        const [stragglers] = await rs.json<{ n: string; unmatched: string }>();
+        const inTable = lateLeft === 'dead_letter' ? 0 : STRAGGLERS;
+        assert.deepEqual(
+          { n: Number(stragglers?.n), unmatched: Number(stragglers?.unmatched) },
+          { n: inTable, unmatched: inTable },
+        );
+        assert.equal(join(text, { side: 'left', reason: 'late' }), STRAGGLERS);
+        assert.match(
+          agent.output(),
+          /"side":"left","outcome":"(emitted_unmatched|dead_letter)","behind_ms":\d+/,
+          'a late left event is logged',
+        );
+        if (lateLeft === 'dead_letter') {
+          const dead = await readDeadLetters({ dlqTopic: f.dlq }, STRAGGLERS);
+          assert.deepEqual(
+            dead.map((d) => `${d.stage}:${d.reason}`),
+            Array<string>(STRAGGLERS).fill('join:late'),
+          );
+          const deadIds = new Set(
+            dead.map((d) => (JSON.parse(d.value) as { event_id: string }).event_id),
+          );
+          assert.ok(
+            late.every((id) => deadIds.has(id)),
+            'the dead letters are the stragglers',
+          );
+        }
+        process.stderr.write(
+          `# late (${lateLeft}): ${got.rows} rows, ${STRAGGLERS} stragglers; ${Date.now() - started} ms\n`,
+        );
+      } finally {
+        await agent?.stop();
+        await f.cleanup();
+      }
+    });
+  }
 });
