@@ -278,7 +278,7 @@ export const CATALOGUE = {
     'join_records_total',
     'records',
     ['pipeline', 'side', 'reason'],
-    'Events the join decided, by side and outcome (reason): left matched (emitted with its matches), unmatched (a left join emitted it with null right fields), expired (an inner join dropped it: no match when its window closed), late (older than the allowed lateness: dropped), no_key; right buffered.',
+    'Events the join decided, by side and outcome (reason): left matched (emitted with its matches), unmatched (a left join emitted it with null right fields), expired (an inner join dropped it: no match when its window closed), late (older than the allowed lateness: an inner join drops it, a left join emits it unmatched or dead-letters it, as join.late_left says), no_key; right buffered.',
   ),
   joinRows: counter(
     'join_rows_total',
