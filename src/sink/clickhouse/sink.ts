@@ -67,7 +67,8 @@ export class SinkStoppedError extends WeirError {
 }
 
 /** Why inserts are held back: the table no longer fits the fields, or a server error we cannot name. */
-export type PauseReason = 'table_mapping' | 'clickhouse_error';
+const PAUSE_REASONS = ['table_mapping', 'clickhouse_error'] as const;
+export type PauseReason = (typeof PAUSE_REASONS)[number];
 
 export interface SinkPause {
   reason: PauseReason;
@@ -104,6 +105,9 @@ export class ClickHouseSink {
     private readonly deps: SinkDeps,
   ) {
     this.serialize = serialize;
+    // At 0 from the start, so a dashboard or alert sees the series before the first pause.
+    for (const reason of PAUSE_REASONS)
+      deps.metrics.pipelinePaused.set({ pipeline: deps.pipeline, reason }, 0);
   }
 
   get table(): string {
