@@ -75,6 +75,7 @@ export class Pipeline {
       groupJoined: source?.joined ?? false,
       assignedPartitions: source?.assignedPartitions ?? 0,
       sinkFailing: sink?.failing ?? false,
+      sinkPaused: sink?.paused,
       table: sink?.table ?? `${database}.${table}`,
       inFlight: this.inFlight,
       lastProgressAt: this.lastProgressAt,

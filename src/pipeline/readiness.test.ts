@@ -13,6 +13,7 @@ function setup() {
     groupJoined: true,
     assignedPartitions: 4,
     sinkFailing: false,
+    sinkPaused: undefined,
     table: 'default.orders',
     inFlight: 0,
     lastProgressAt: clock.now(),
@@ -32,6 +33,20 @@ describe('pipeline readiness checks', () => {
     const { checks } = setup();
     for (const [name, check] of Object.entries(checks)) assert.ok(check().ok, name);
     assert.equal(checks.partitions().reason, '4 partition(s) assigned');
+  });
+
+  it('table_mapping fails while the sink is paused for a table change, naming the column', () => {
+    const { checks, view } = setup();
+    view.sinkPaused = {
+      reason: 'table_mapping',
+      message: 'table default.orders changed: field "n" has no column',
+      hint: 'alter the table back',
+    };
+    assert.match(checks.table_mapping().reason!, /paused: .*"n".*fix: alter the table back/);
+    assert.ok(checks.clickhouse().ok);
+    view.sinkPaused = { reason: 'clickhouse_error', message: 'code 999', hint: 'h' };
+    assert.ok(checks.table_mapping().ok);
+    assert.match(checks.clickhouse().reason!, /paused: code 999/);
   });
 
   it('fail with a reason when Kafka, ClickHouse or the group is missing', () => {

@@ -1,5 +1,5 @@
 // A pipeline's readiness checks: connected to Kafka, ClickHouse answering (and inserts not
-// failing), in the consumer group, and not stalled. Components with more peers (NATS for dedup
+// failing), the table still fitting the fields, in the consumer group, and not stalled. Components with more peers (NATS for dedup
 // and join state) register their own check with the same HealthChecks.
 import type { Clock } from '../core/clock.ts';
 import type { Check, CheckResult } from '../telemetry/health.ts';
@@ -13,6 +13,8 @@ export interface PipelineView {
   readonly groupJoined: boolean;
   readonly assignedPartitions: number;
   readonly sinkFailing: boolean;
+  /** Why the sink holds its batches back, with the fix; undefined while it inserts normally. */
+  readonly sinkPaused: { reason: string; message: string; hint: string } | undefined;
   readonly table: string;
   readonly inFlight: number;
   readonly lastProgressAt: number;
@@ -33,7 +35,7 @@ export function pipelineChecks(
   clickhousePing: () => CheckResult,
   clock: Clock,
   stallTimeoutMs: number,
-): Record<'kafka' | 'clickhouse' | 'partitions' | 'progress', Check> {
+): Record<'kafka' | 'clickhouse' | 'table_mapping' | 'partitions' | 'progress', Check> {
   return {
     kafka: () => {
       const view = state();
@@ -51,8 +53,17 @@ export function pipelineChecks(
       const view = state();
       const ping = clickhousePing();
       if (!ping.ok) return ping;
+      const paused = view.sinkPaused;
+      if (paused?.reason === 'clickhouse_error')
+        return { ok: false, reason: `paused: ${paused.message} (fix: ${paused.hint})` };
       if (view.sinkFailing)
         return { ok: false, reason: `ClickHouse inserts into ${view.table} are failing; retrying` };
+      return { ok: true };
+    },
+    table_mapping: () => {
+      const paused = state().sinkPaused;
+      if (paused?.reason === 'table_mapping')
+        return { ok: false, reason: `paused: ${paused.message} (fix: ${paused.hint})` };
       return { ok: true };
     },
     partitions: () => {

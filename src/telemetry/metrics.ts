@@ -319,6 +319,12 @@ export const CATALOGUE = {
     ['pipeline'],
     '1 while a pipeline is running, 0 once it stopped or failed.',
   ),
+  pipelinePaused: gauge(
+    'pipeline_paused',
+    '1',
+    ['pipeline', 'reason'],
+    '1 while the pipeline holds its batches back instead of dead-lettering them: reason table_mapping (the table changed and no longer fits) or clickhouse_error (an unclassified server error persists).',
+  ),
   readiness: gauge(
     'readiness_check',
     '1',

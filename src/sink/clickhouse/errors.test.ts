@@ -159,3 +159,41 @@ test('a classified failure is retriable exactly when it is retryable, and says t
   assert.equal(other.hint, 'check the config');
   assert.ok(other.cause instanceof TypeError);
 });
+
+test('what 18.16 answers when the table changed asks for a re-read of the table', () => {
+  // A dropped column: the row's field is unknown (117); a retyped one: a parse error (27, 6).
+  const dropped = old(
+    117,
+    'Unknown field found while parsing JSONEachRow format: status: (at row 1)',
+  );
+  const retyped = old(
+    27,
+    'Cannot parse input: expected " before: 5 (while read the value of key n)',
+  );
+  const parse = old(6, "Cannot parse string 'a' as UInt8: syntax error at begin of string.");
+  for (const e of [dropped, retyped, parse]) {
+    const f = clickHouseFailure('insert', e);
+    assert.equal(f.kind, 'record');
+    assert.equal(f.tableMayHaveChanged, true);
+  }
+  assert.equal(
+    clickHouseFailure('insert', old(16, 'No such column x in table')).tableMayHaveChanged,
+    true,
+  );
+  assert.equal(
+    clickHouseFailure('insert', old(60, 'Table x does not exist')).tableMayHaveChanged,
+    false,
+  );
+  assert.equal(clickHouseFailure('insert', old(241, 'Memory limit')).tableMayHaveChanged, false);
+});
+
+test('a server code no list names is retryable but marked unknown (bounded before a pause)', () => {
+  const f = clickHouseFailure('insert', old(4242, 'Something new'));
+  assert.equal(f.kind, 'retryable');
+  assert.equal(f.unknown, true);
+  assert.equal(clickHouseFailure('insert', old(241, 'Memory limit')).unknown, false);
+  assert.equal(
+    clickHouseFailure('insert', netError('ECONNRESET', 'read ECONNRESET')).unknown,
+    false,
+  );
+});

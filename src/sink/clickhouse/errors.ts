@@ -15,6 +15,14 @@ export interface ClassifiedError {
   code?: number;
   /** One line, without credentials. */
   message: string;
+  /**
+   * The table may have changed under Weir (a column dropped, retyped): the sink re-reads the table
+   * before it bisects or gives up. 18.16 answers a dropped column with 117 (unknown field) and a
+   * retyped one with a parse error (6, 27, 38, 41, 72 …), so every rejected-data code qualifies.
+   */
+  tableMayHaveChanged?: boolean;
+  /** A server code none of the lists above names: retried, but only a bounded number of times before the pipeline pauses and says so. */
+  unknown?: boolean;
 }
 
 const retryableCodes = new Set([
@@ -99,6 +107,9 @@ const fatalCodes = new Set([
   497, // ACCESS_DENIED
   516, // AUTHENTICATION_FAILED
 ]);
+
+// Codes that name a column or block the table no longer has (fatal on their own).
+const columnCodes = new Set([8, 10, 16]);
 
 const networkCodes = new Set([
   'ECONNREFUSED',
@@ -188,14 +199,15 @@ export function classifyClickHouseError(
   const code = clickHouseCode(err);
   if (code !== undefined) {
     if (retryableCodes.has(code)) return { kind: 'retryable', code, message };
-    if (recordCodes.has(code)) return { kind: 'record', code, message };
-    if (fatalCodes.has(code)) return { kind: 'fatal', code, message };
+    if (recordCodes.has(code)) return { kind: 'record', code, message, tableMayHaveChanged: true };
+    if (fatalCodes.has(code))
+      return { kind: 'fatal', code, message, tableMayHaveChanged: columnCodes.has(code) };
     // 18.16 reports an unknown Enum element as LOGICAL_ERROR (49); otherwise it is a server bug.
     if (code === 49)
       return { kind: /Unknown element/i.test(message) ? 'record' : 'fatal', code, message };
     // Anything else from the server: backing off and retrying is safer than stopping the
     // pipeline or dead-lettering data for a cause we cannot name.
-    return { kind: 'retryable', code, message };
+    return { kind: 'retryable', code, message, unknown: true };
   }
   if (networkCode(err) !== undefined) return { kind: 'retryable', message };
   const status = httpStatus(err);
@@ -223,6 +235,8 @@ export class ClickHouseFailure extends WeirError {
   readonly code: number | undefined;
   /** The server's message, cleaned (the error's message is prefixed with what failed). */
   readonly detail: string;
+  readonly tableMayHaveChanged: boolean;
+  readonly unknown: boolean;
 
   constructor(what: string, c: ClassifiedError, opts: { cause: unknown; hint?: string }) {
     super(`${what}: ${c.message}`, {
@@ -233,6 +247,8 @@ export class ClickHouseFailure extends WeirError {
     this.kind = c.kind;
     this.code = c.code;
     this.detail = c.message;
+    this.tableMayHaveChanged = c.tableMayHaveChanged ?? false;
+    this.unknown = c.unknown ?? false;
   }
 }
 

@@ -1,6 +1,10 @@
 // The ClickHouse sink at run time: checks the table once at start, serializes rows to
 // JSONEachRow, and inserts batches with retries (retryable errors) and bisection (a batch the
 // server rejects because of a bad row: the bad rows go to the dead-letter topic, the rest lands).
+// A bad environment is not bad data: when a rejected batch is explained by the table having changed
+// (the mapping checked at start no longer holds), or an unclassified server error persists, the
+// sink pauses - the insert waits, nothing is bisected or dead-lettered - says why once (log,
+// `paused` for readiness, weir_pipeline_paused) and resumes by itself once the cause is gone.
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { trace } from '@opentelemetry/api';
 import { Readable } from 'node:stream';
@@ -62,6 +66,25 @@ export class SinkStoppedError extends WeirError {
   override name = 'SinkStoppedError';
 }
 
+/** Why inserts are held back: the table no longer fits the fields, or a server error we cannot name. */
+const PAUSE_REASONS = ['table_mapping', 'clickhouse_error'] as const;
+export type PauseReason = (typeof PAUSE_REASONS)[number];
+
+export interface SinkPause {
+  reason: PauseReason;
+  /** One line naming the cause (the column, or the server's message). */
+  message: string;
+  hint: string;
+}
+
+/**
+ * Retries of an error code errors.ts does not know before the pipeline is declared paused: with
+ * the default backoff (250 ms doubling, capped at 10 s) five retries span about 4-8 s - past a
+ * blip such as a restarting replica, well before the stall timeout (60 s). Retrying goes on at the
+ * capped delay afterwards; the pause only makes the condition visible.
+ */
+export const UNKNOWN_ERROR_RETRIES = 5;
+
 export class ClickHouseSink {
   readonly serialize: (row: Row) => string;
   private stopped = false;
@@ -70,6 +93,9 @@ export class ClickHouseSink {
   failing = false;
   private readonly logLimiter = new LogLimiter();
   private missing = false;
+  private fields: FieldInfo[] = [];
+  /** Set while inserts are held back (readiness, metrics); undefined while inserting normally. */
+  paused: SinkPause | undefined;
 
   private constructor(
     private readonly cfg: ClickHouseSinkConfig,
@@ -79,6 +105,9 @@ export class ClickHouseSink {
     private readonly deps: SinkDeps,
   ) {
     this.serialize = serialize;
+    // At 0 from the start, so a dashboard or alert sees the series before the first pause.
+    for (const reason of PAUSE_REASONS)
+      deps.metrics.pipelinePaused.set({ pipeline: deps.pipeline, reason }, 0);
   }
 
   get table(): string {
@@ -172,6 +201,7 @@ export class ClickHouseSink {
         );
       const sink = new ClickHouseSink(cfg, client, server, makeRowSerializer(plan), deps);
       sink.missing = missing;
+      sink.fields = fields;
       return sink;
     } catch (err) {
       await client.close();
@@ -242,6 +272,9 @@ export class ClickHouseSink {
         throw new SinkStoppedError('the sink was stopped before the batch was inserted', {
           cause: err,
         });
+      // Checked once per batch, before bisecting: a changed table rejects every part alike.
+      if (whole && err.tableMayHaveChanged && (await this.holdWhileTableDrifted()))
+        return this.insertRange(batch, from, to, token);
       if (err.kind !== 'record') throw err;
       if (to - from === 1) {
         const source = batch.sources[from]!;
@@ -259,6 +292,74 @@ export class ClickHouseSink {
       const right = await this.insertRange(batch, mid, to, token);
       return [...left, ...right];
     }
+  }
+
+  /** What keeps the table from fitting the fields now (empty when the mapping still holds). */
+  private async mappingProblems(): Promise<string[]> {
+    const columns = await describeTable(this.client, this.cfg.database, this.cfg.table);
+    return planMapping(columns, this.fields, this.cfg.columns, this.server).problems;
+  }
+
+  /**
+   * After a rejected batch: re-reads the table and, when it no longer fits, pauses until it does
+   * again (re-checked with the retry policy). False when the mapping holds - the rows are bad.
+   */
+  private async holdWhileTableDrifted(): Promise<boolean> {
+    let problems: string[];
+    try {
+      problems = await this.mappingProblems();
+    } catch {
+      // The table cannot be read (gone, unreachable): not a drift we can name; handled as before.
+      return false;
+    }
+    if (problems.length === 0) return false;
+    this.pause({
+      reason: 'table_mapping',
+      message: `table ${this.table} changed and no longer fits the fields: ${problems.join('; ')}`,
+      hint: 'alter the table back (or change the transforms to match); Weir re-checks the table and resumes by itself',
+    });
+    try {
+      await retry(
+        async () => {
+          const now = await this.mappingProblems().catch((err: unknown) => [String(err)]);
+          if (now.length > 0)
+            throw new WeirError(`table ${this.table} still does not fit: ${now.join('; ')}`, {
+              retriable: true,
+            });
+        },
+        {
+          initialMs: this.cfg.retry.initial_ms,
+          maxMs: this.cfg.retry.max_ms,
+          signal: this.abort.signal,
+        },
+      );
+    } catch (err) {
+      throw new SinkStoppedError('the sink was stopped while paused for a table change', {
+        cause: err,
+      });
+    }
+    this.resume();
+    return true;
+  }
+
+  private pause(p: SinkPause): void {
+    if (this.paused?.reason === p.reason) return;
+    const { pipeline, metrics, logger } = this.deps;
+    if (this.paused) metrics.pipelinePaused.set({ pipeline, reason: this.paused.reason }, 0);
+    this.paused = p;
+    metrics.pipelinePaused.set({ pipeline, reason: p.reason }, 1);
+    logger.error(
+      { table: this.table, reason: p.reason, hint: p.hint },
+      `pipeline paused: ${p.message}`,
+    );
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    const { pipeline, metrics, logger } = this.deps;
+    metrics.pipelinePaused.set({ pipeline, reason: this.paused.reason }, 0);
+    logger.info({ table: this.table, reason: this.paused.reason }, 'pipeline resumes');
+    this.paused = undefined;
   }
 
   /** One insert attempt with its metrics; a failure is thrown classified (ClickHouseFailure). */
@@ -303,6 +404,7 @@ export class ClickHouseSink {
     metrics.lastInsert.set(labels, Date.now() / 1000);
     if (this.failing) logger.info({ table: this.table }, 'ClickHouse inserts succeed again');
     this.failing = false;
+    if (this.paused?.reason === 'clickhouse_error') this.resume();
   }
 
   /** Counts and logs a retry, and marks the sink failing (for readiness). */
@@ -328,6 +430,12 @@ export class ClickHouseSink {
       'ClickHouse insert failed; retrying',
     );
     this.failing = true;
+    if (failure.unknown && attempt >= UNKNOWN_ERROR_RETRIES)
+      this.pause({
+        reason: 'clickhouse_error',
+        message: `ClickHouse keeps failing inserts into ${this.table} with an error Weir does not classify (code ${failure.code ?? '?'}): ${failure.detail}`,
+        hint: 'check the server log for this code; Weir keeps retrying and resumes by itself once inserts pass',
+      });
   }
 
   /** Stops retry loops; in-progress inserts are aborted. Safe to call twice. */
