@@ -245,7 +245,13 @@ export const kafka: ServiceDef = {
         'inter.broker.listener.name=PLAINTEXT',
         'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
         // Port 9094 takes SASL so credential handling is tested for real; the user is weir/weir-secret.
-        'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+        // OAUTHBEARER uses Kafka's built-in validator of unsecured (unsigned) JWTs: it checks the
+        // token's form, subject and expiry, which is what a client can get wrong.
+        'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER',
+        'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="weir";',
+        // Sessions end when the token expires (or after a minute): clients must re-authenticate
+        // with a fresh token, so token refresh is tested for real.
+        'listener.name.sasl_plaintext.oauthbearer.connections.max.reauth.ms=60000',
         'listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_weir="weir-secret";',
         'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
         'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',

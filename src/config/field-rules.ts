@@ -2,7 +2,7 @@
 import { typeToString, type FieldType } from '../core/fields.ts';
 import { fieldTypeOf, metadataType } from './output-fields.ts';
 import { addProblem, type Ctx } from './rules.ts';
-import type { FieldObjectSpec, RetryConfig, TlsConfig } from './schema.ts';
+import type { FieldObjectSpec, RetryConfig, SaslConfig, TlsConfig } from './schema.ts';
 import { describeValue, isPlainObject } from './values.ts';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -128,6 +128,37 @@ export function checkTls(tls: TlsConfig, ctx: Ctx): void {
       fix: `add ${missing}, or remove the other one`,
     });
   }
+}
+
+/** plain and scram take a user and a password; oauthbearer takes a token from one place. */
+export function checkSasl(sasl: SaslConfig, ctx: Ctx): void {
+  if (sasl.mechanism === 'oauthbearer') {
+    for (const key of ['username', 'password'] as const)
+      if (sasl[key] !== undefined)
+        addProblem(ctx, [key], `${key} does not apply to oauthbearer`, {
+          fix: `remove ${key}: the token from token_file or token_env authenticates`,
+        });
+    if ((sasl.token_file === undefined) === (sasl.token_env === undefined))
+      addProblem(
+        ctx,
+        ['token_file'],
+        sasl.token_file === undefined
+          ? 'oauthbearer needs a token: set token_file or token_env'
+          : 'set token_file or token_env, not both',
+        { fix: 'keep one of token_file (a file the token provider rewrites) or token_env' },
+      );
+    return;
+  }
+  for (const key of ['username', 'password'] as const)
+    if (sasl[key] === undefined)
+      addProblem(ctx, [key], `missing ${key}: ${sasl.mechanism} needs a user name and a password`, {
+        fix: `add ${key}`,
+      });
+  for (const key of ['token_file', 'token_env'] as const)
+    if (sasl[key] !== undefined)
+      addProblem(ctx, [key], `${key} applies only to oauthbearer`, {
+        fix: `remove ${key}, or set mechanism: oauthbearer`,
+      });
 }
 
 export function checkRetry(retry: RetryConfig, ctx: Ctx): void {

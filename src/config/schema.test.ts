@@ -327,3 +327,39 @@ test('inferred types follow the contract (checked by tsc)', () => {
   ] = [true, true, true, true, true, true, true, true];
   assert.ok(checks.every(Boolean));
 });
+
+test('SASL: a user and a password for plain and scram, one token source for oauthbearer', () => {
+  const sasl = (s: object) =>
+    issues(
+      withPipeline({
+        source: { brokers: ['k:9092'], topics: ['orders'], sasl: s as { mechanism: 'plain' } },
+      }),
+    );
+  assert.deepEqual(sasl({ mechanism: 'plain', username: 'weir' }), [
+    'pipelines.0.source.sasl.password: missing password: plain needs a user name and a password',
+  ]);
+  assert.deepEqual(
+    sasl({ mechanism: 'oauthbearer', username: 'weir', token_file: '/t', token_env: 'T' }),
+    [
+      'pipelines.0.source.sasl.username: username does not apply to oauthbearer',
+      'pipelines.0.source.sasl.token_file: set token_file or token_env, not both',
+    ],
+  );
+  assert.deepEqual(sasl({ mechanism: 'oauthbearer' }), [
+    'pipelines.0.source.sasl.token_file: oauthbearer needs a token: set token_file or token_env',
+  ]);
+  assert.deepEqual(
+    sasl({ mechanism: 'scram-sha-256', username: 'u', password: 'p', token_env: 'T' }),
+    ['pipelines.0.source.sasl.token_env: token_env applies only to oauthbearer'],
+  );
+  const ok = parse(
+    withPipeline({
+      source: {
+        brokers: ['k:9092'],
+        topics: ['orders'],
+        sasl: { mechanism: 'oauthbearer', token_env: 'KAFKA_TOKEN' },
+      },
+    }),
+  );
+  assert.equal(ok.success, true);
+});

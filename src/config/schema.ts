@@ -2,7 +2,7 @@
 // rules, the TypeScript types and docs/config-reference.md all come from this file.
 import { z } from 'zod';
 import { scalarTypes } from '../core/fields.ts';
-import { checkFieldSpec, checkRetry, checkTls } from './field-rules.ts';
+import { checkFieldSpec, checkRetry, checkSasl, checkTls } from './field-rules.ts';
 import { checkConfig, pipelineRules, withDerivedDefaults } from './pipeline-rules.ts';
 import { addProblem, matching, nonEmptyRecord, unlessIssuesAt } from './rules.ts';
 import { parseDuration } from './duration.ts';
@@ -24,6 +24,7 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const kafkaTopicName = /^[A-Za-z0-9._-]{1,249}$/;
 /** Kafka's record batch codecs, by the names Kafka's own clients use. */
 export const kafkaCompressions = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export const saslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'] as const;
 
 const fieldName = z
   .string()
@@ -189,6 +190,34 @@ const tlsBase = z.strictObject({
     .describe('Refuse brokers whose certificate does not verify. Default true.'),
 });
 
+const saslBase = z.strictObject({
+  mechanism: z
+    .enum(saslMechanisms)
+    .describe('SASL mechanism: plain, scram-sha-256, scram-sha-512 or oauthbearer. Required.'),
+  username: z.string().min(1).optional().describe('SASL user name. Required for plain and scram.'),
+  password: z
+    .string()
+    .meta(secret)
+    .optional()
+    .describe(
+      'SASL password. Required for plain and scram; use ${VAR} to read it from the environment.',
+    ),
+  token_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'oauthbearer: a file holding the access token (a JWT), read again at every authentication, so a sidecar or a projected Kubernetes token that rewrites it refreshes the token. One of token_file or token_env.',
+    ),
+  token_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional()
+    .describe(
+      'oauthbearer: the environment variable holding the access token, read at every authentication. One of token_file or token_env.',
+    ),
+});
+
 export const kafkaSourceSchema = z
   .strictObject({
     brokers: z
@@ -217,17 +246,8 @@ export const kafkaSourceSchema = z
       .describe(
         'Where a new consumer group starts when it has no committed offset: earliest or latest. Default "earliest".',
       ),
-    sasl: z
-      .strictObject({
-        mechanism: z
-          .enum(['plain', 'scram-sha-256', 'scram-sha-512'])
-          .describe('SASL mechanism: plain, scram-sha-256 or scram-sha-512. Required.'),
-        username: z.string().min(1).describe('SASL user name. Required.'),
-        password: z
-          .string()
-          .meta(secret)
-          .describe('SASL password. Required; use ${VAR} to read it from the environment.'),
-      })
+    sasl: saslBase
+      .superRefine(checkSasl)
       .optional()
       .describe('SASL authentication. Default: none.'),
     tls: tlsBase
@@ -943,6 +963,7 @@ export type ConvertTarget = z.output<typeof convertTargetSchema>;
 export type ComputeSpec = z.output<typeof computeSpecSchema>;
 export type ClickHouseSinkConfig = z.output<typeof clickHouseSinkSchema>;
 export type TlsConfig = z.output<typeof tlsBase>;
+export type SaslConfig = z.output<typeof saslBase>;
 export type RetryConfig = z.output<typeof retryBase>;
 export type DedupConfig = NonNullable<PipelineConfig['dedup']>;
 export type JoinConfig = NonNullable<PipelineConfig['join']>;

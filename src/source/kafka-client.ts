@@ -4,17 +4,15 @@ import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } fr
 import { ConfigError, ConnectionError } from '../core/errors.ts';
 import { LogLimiter } from '../telemetry/log-limit.ts';
 import { logLimited, type Logger } from '../telemetry/logger.ts';
+import type { SaslConfig } from '../config/schema.ts';
 import { registerCodecs } from './codecs/index.ts';
+import { tokenProvider } from './oauth.ts';
 
 export interface KafkaConnectionConfig {
   brokers: string[];
   client_id: string;
   connection_timeout_ms: number;
-  sasl?: {
-    mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-    username: string;
-    password: string;
-  };
+  sasl?: SaslConfig;
   tls?: {
     enabled: boolean;
     ca_file?: string;
@@ -88,14 +86,27 @@ export function createKafka(
       key: readPem(cfg.tls.key_file, 'key'),
     };
   }
-  if (cfg.sasl) {
-    kcfg.sasl = {
-      mechanism: cfg.sasl.mechanism,
-      username: cfg.sasl.username,
-      password: cfg.sasl.password,
-    } as SASLOptions;
-  }
+  if (cfg.sasl) kcfg.sasl = saslOptions(cfg.sasl);
   return new Kafka(kcfg);
+}
+
+function saslOptions(sasl: SaslConfig): SASLOptions {
+  if (sasl.mechanism === 'oauthbearer')
+    return { mechanism: 'oauthbearer', oauthBearerProvider: tokenProvider(sasl) };
+  // The config check guarantees both for plain and scram.
+  return {
+    mechanism: sasl.mechanism,
+    username: sasl.username ?? '',
+    password: sasl.password ?? '',
+  } as SASLOptions;
+}
+
+/** Who authenticates, for errors: the user, or where the OAuth token comes from. */
+function principal(sasl: SaslConfig | undefined): string {
+  if (!sasl) return 'no SASL';
+  if (sasl.mechanism !== 'oauthbearer') return `user '${sasl.username ?? '?'}', ${sasl.mechanism}`;
+  const from = sasl.token_file !== undefined ? `file ${sasl.token_file}` : `$${sasl.token_env}`;
+  return `oauthbearer token from ${from}`;
 }
 
 /** Turns a kafkajs connection failure into one line naming the brokers and the fix. */
@@ -103,12 +114,18 @@ export function explainKafkaError(err: unknown, cfg: KafkaConnectionConfig): Con
   const e = err as { name?: string; message?: string; type?: string; cause?: unknown };
   const msg = e.message ?? String(err);
   const brokers = cfg.brokers.join(',');
+  // An OAuth token that cannot be read (or has expired) is explained where it is read.
+  for (let c: unknown = err; c instanceof Error; c = c.cause)
+    if (c instanceof ConnectionError) return c;
   if (e.name === 'KafkaJSSASLAuthenticationError' || /SASL|authentication/i.test(msg)) {
     return new ConnectionError(
-      `Kafka at ${brokers} rejected the credentials of user '${cfg.sasl?.username ?? '?'}' (${cfg.sasl?.mechanism ?? 'no SASL'})`,
+      `Kafka at ${brokers} rejected the credentials (${principal(cfg.sasl)})`,
       {
         cause: err,
-        hint: 'check source.sasl.username, source.sasl.password and source.sasl.mechanism',
+        hint:
+          cfg.sasl?.mechanism === 'oauthbearer'
+            ? 'check that the token is current and that the brokers accept its issuer and audience (source.sasl.token_file / token_env)'
+            : 'check source.sasl.username, source.sasl.password and source.sasl.mechanism',
       },
     );
   }
