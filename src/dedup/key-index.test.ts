@@ -61,6 +61,21 @@ describe('KeyIndex', () => {
     assert.equal(index.size, 0);
   });
 
+  it('sweepAll removes every expired key in one call, so size counts live keys only', () => {
+    const index = new KeyIndex(60, 'event');
+    const a = index.openStream();
+    const b = index.openStream();
+    index.advance(a, 1000);
+    index.advance(b, 1000);
+    for (let i = 0; i < 20_000; i++) add(index, `k${i}`, i % 2 === 0 ? a : b, i, 1000);
+    // Stream a's time moves past the window; stream b's does not, so its keys stay.
+    index.advance(a, 1060);
+    assert.equal(index.size, 20_000, 'expired but not yet swept');
+    assert.equal(index.sweepAll(), 10_000);
+    assert.equal(index.size, 10_000);
+    for (let i = 1; i < 20_000; i += 2) assert.ok(has(index, `k${i}`), `k${i} survives`);
+  });
+
   it('keeps other keys findable when an expired key in their probe run is removed', () => {
     const index = new KeyIndex(60, 'event');
     const a = index.openStream();
