@@ -19,6 +19,7 @@ test('dedup fills its defaults, the bucket from the pipeline name', () => {
   assert.deepEqual(r.data.pipelines[0]?.dedup, {
     key: 'id',
     window: 86_400_000,
+    max_keys: 4_000_000,
     time: 'arrival',
     late: 'keep',
     mode: 'keyed',
@@ -67,6 +68,8 @@ test('dedup rejects unknown fields, a non-datetime time field and bad windows', 
     'pipelines.0.dedup.duplicates_topic: duplicates topic "orders" is also a source topic',
   ]);
   assert.ok(issues(withDedup({ key: 'id', colour: 1 }))[0]?.includes('colour'));
+  assert.equal(issues(withDedup({ key: 'id', max_keys: 0 })).length, 1);
+  assert.equal(issues(withDedup({ key: 'id', max_keys: 1.5 })).length, 1);
   // A key field removed by a transform is reported against the fields after the transforms.
   assert.deepEqual(issues(withDedup({ key: 'id' }, { transforms: [{ drop: ['id'] }] })), [
     'pipelines.0.dedup.key: dedup key field "id" is not a field after the transforms',

@@ -713,6 +713,15 @@ export const dedupSchema = z
       .describe(
         'How long an accepted key is remembered: a duration ("10m", "24h", "7d") or milliseconds; whole seconds from 1s to 90d. Default "24h".',
       ),
+    // 4M keys: at <= 32 bytes per key the index takes 128 MB (a table of 6.25M 20-byte slots at
+    // most). It grows by 1.25x with the old table alive for the moment of the copy, so the peak is
+    // 100 + 125 = 225 MB. That leaves room in the 1 GiB pod of deploy/kubernetes for the agent
+    // itself (~250 MiB RSS measured), records in flight and batches.
+    max_keys: positiveInt()
+      .default(4_000_000)
+      .describe(
+        'The most keys the in-memory dedup index holds (about 32 bytes each). At the cap, dedup holds its records (unacknowledged in Kafka: nothing lost, nothing let through twice) until expiring keys bring the count below 90 % of it; meanwhile weir_pipeline_paused{reason="dedup_keys"} is 1 and /readyz is not ready (check dedup_keys). With arrival time keys expire as time passes and the pipeline resumes by itself; with event time they expire only as newer events arrive, which are held too, so it may stay paused until restarted with a larger cap. Size it as keys accepted per window × 32 bytes; the index is a typed array outside the JavaScript heap, so it counts against the container\u2019s memory limit, not --max-old-space-size. Default 4000000: 4M × 32 B = 128 MB, about 225 MB for the moment the table grows, within the 1 GiB memory limit of deploy/kubernetes next to the agent\u2019s other buffers.',
+      ),
     time: z
       .union([
         z.literal('arrival').describe('When the agent processes the record.'),

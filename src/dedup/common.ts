@@ -1,5 +1,14 @@
 // What both dedup modes share: the index and its scratch objects, a record's key and time, the
-// duplicates side topic, the outcome counters, readiness and closing.
+// duplicates side topic, the outcome counters, the key cap, readiness and closing.
+//
+// The key cap (dedup.max_keys) bounds the index's memory. Forgetting keys early would let
+// duplicates through, so at the cap a batch waits instead, before any of it is judged: its records
+// stay unacknowledged in Kafka, nothing more is fetched while it waits, and nothing is lost or
+// judged twice. It resumes once expiries bring the keys below 90 % of the cap (not at once below
+// it, so a pipeline at its cap does not flap batch by batch). With arrival time, time passing
+// expires keys; with event time only newer events do, and those wait too: such a hold lasts until
+// a restart with a larger cap, which the log line and readiness say.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RecordError, describeError } from '../core/errors.ts';
 import type { DeadLetter, Envelope, StageOutput } from '../core/record.ts';
 import { StateCalls } from '../state/keyed/index.ts';
@@ -10,6 +19,12 @@ import type { DedupDeps, DedupOutcome, DedupSettings, DedupStage } from './stage
 
 /** Event times further ahead of the agent's clock than this do not move the window. */
 export const MAX_FUTURE_MS = 3_600_000;
+
+/** A hold at the key cap resumes below this fraction of dedup.max_keys. */
+const RESUME_BELOW = 0.9;
+
+/** How often a hold at the key cap looks again, and the least time between two full sweeps. */
+const CAP_CHECK_MS = 1000;
 
 /** Whole seconds, at least 1 (0 marks an empty index slot). */
 export const sec = (ms: number) => Math.max(1, Math.floor(ms / 1000));
@@ -44,6 +59,13 @@ export abstract class DedupBase implements DedupStage {
   /** The farthest behind a late record was since the last warning (s). */
   private lateMaxBehind = 0;
   private closing: Promise<void> | undefined;
+  /** Set while batches wait for keys to expire (dedup.max_keys reached); every batch waits on it. */
+  private held: Promise<void> | undefined;
+  private heldSince = 0;
+  /** When the whole index was last swept for expired keys (clock ms). */
+  private sweptAt = -Infinity;
+  /** Ends a hold when the stage is closed. */
+  private readonly closed = new AbortController();
 
   constructor(
     protected readonly s: DedupSettings,
@@ -64,6 +86,11 @@ export abstract class DedupBase implements DedupStage {
       logger: d.logger,
       retryInitialMs: d.retryInitialMs,
     });
+    if (s.maxKeys !== undefined) {
+      d.metrics.dedupIndexMaxKeys.set(this.labels, s.maxKeys);
+      // At 0 from the start, so an alert sees the series before the first pause.
+      d.metrics.pipelinePaused.set({ ...this.labels, reason: 'dedup_keys' }, 0);
+    }
   }
 
   abstract onAssign(topic: string, partition: number): Promise<void>;
@@ -83,6 +110,93 @@ export abstract class DedupBase implements DedupStage {
   /** Partitions whose state is being rebuilt. */
   protected loading(): number {
     return 0;
+  }
+
+  // ---------------------------------------------------------------- key cap
+
+  /** Resolves at once below dedup.max_keys; at the cap, once keys have expired (see the top). */
+  protected async belowCap(): Promise<void> {
+    const max = this.s.maxKeys;
+    if (max === undefined || this.liveKeys(max) < max) return;
+    this.held ??= this.holdUntil(Math.floor(max * RESUME_BELOW)).finally(
+      () => (this.held = undefined),
+    );
+    await this.held;
+  }
+
+  /**
+   * The keys held, counted exactly once `size` reaches `atLeast`: `size` also counts expired
+   * entries the incremental sweep has not reached yet, so they are swept first (a pass over the
+   * whole table, hence at most once per CAP_CHECK_MS).
+   */
+  private liveKeys(atLeast: number): number {
+    const now = this.d.clock.now();
+    if (this.index.size >= atLeast && now - this.sweptAt >= CAP_CHECK_MS) {
+      this.sweptAt = now;
+      // No batch moves arrival time while records are held: time passing is what expires keys.
+      if (this.s.timeField === undefined) this.index.setNow(sec(now));
+      this.index.sweepAll();
+      this.updateGauges();
+    }
+    return this.index.size;
+  }
+
+  private async holdUntil(resumeAt: number): Promise<void> {
+    this.pauseAtCap();
+    try {
+      while (this.liveKeys(resumeAt) >= resumeAt) {
+        this.d.keepAlive?.();
+        await sleep(this.d.capCheckMs ?? CAP_CHECK_MS, undefined, { signal: this.closed.signal });
+      }
+    } catch (err) {
+      if (!this.closed.signal.aborted) throw err;
+      throw new Error(
+        'dedup was closed while holding records at dedup.max_keys; they are read again on restart',
+        { cause: err },
+      );
+    } finally {
+      this.d.metrics.pipelinePaused.set({ ...this.labels, reason: 'dedup_keys' }, 0);
+    }
+    this.d.logger.info(
+      {
+        reason: 'dedup_keys',
+        keys_held: this.index.size,
+        max_keys: this.s.maxKeys,
+        paused_ms: this.d.clock.now() - this.heldSince,
+      },
+      'pipeline resumes: dedup keys expired below 90 % of dedup.max_keys',
+    );
+  }
+
+  private pauseAtCap(): void {
+    this.heldSince = this.d.clock.now();
+    this.d.metrics.pipelinePaused.set({ ...this.labels, reason: 'dedup_keys' }, 1);
+    this.d.logger.error(
+      {
+        reason: 'dedup_keys',
+        keys_held: this.index.size,
+        max_keys: this.s.maxKeys,
+        window_ms: this.s.windowMs,
+        time: this.s.timeField === undefined ? 'arrival' : 'event',
+        hint: this.capHint(),
+      },
+      `pipeline paused: the dedup index holds ${this.index.size} keys, at its cap dedup.max_keys = ${this.s.maxKeys}; records wait unacknowledged until keys expire`,
+    );
+  }
+
+  private capHint(): string {
+    const fix = 'raise dedup.max_keys (about 32 bytes per key) or shorten dedup.window';
+    return this.s.timeField === undefined
+      ? `${fix}; keys expire as time passes and the pipeline resumes by itself below 90 % of the cap`
+      : `${fix}, and restart: with event time keys expire only when newer events move a partition's time, and those are held too, so the pipeline may stay paused until restarted with a larger cap`;
+  }
+
+  capCheck(): { ok: boolean; reason?: string } {
+    if (!this.held) return { ok: true };
+    return {
+      ok: false,
+      reason: `paused: the dedup index holds ${this.index.size} keys, at dedup.max_keys = ${this.s.maxKeys} (fix: ${this.capHint()})`,
+    };
   }
 
   // ---------------------------------------------------------------- per batch and record
@@ -215,6 +329,7 @@ export abstract class DedupBase implements DedupStage {
         new Promise((r) => (timer = setTimeout(r, graceMs))),
       ]);
       clearTimeout(timer);
+      this.closed.abort();
       this.calls.stop();
       await this.d.duplicates?.close().catch(() => undefined);
       await this.d.closeStore?.();

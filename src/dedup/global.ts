@@ -54,6 +54,7 @@ export class GlobalDedup extends DedupBase {
    * round trip per new key), then the batch is decided in order as in keyed mode.
    */
   async process(batch: Envelope[]): Promise<StageOutput> {
+    await this.belowCap();
     const run = this.startBatch();
     const { out, counts, nowMs, cap, arrival } = run;
     const { index, probe, hash } = this;

@@ -17,6 +17,17 @@ function add(index: KeyIndex, key: string, stream: number, offset: number, sec: 
   index.put(h.hi, h.lo, stream, offset, sec, probe);
 }
 
+/** An event-time index (60 s window) of two streams at time 1000, `keys` keys put alternately. */
+function twoStreams(keys: number, prefix: string) {
+  const index = new KeyIndex(60, 'event');
+  const a = index.openStream();
+  const b = index.openStream();
+  index.advance(a, 1000);
+  index.advance(b, 1000);
+  for (let i = 0; i < keys; i++) add(index, `${prefix}${i}`, i % 2 === 0 ? a : b, i, 1000);
+  return { index, a, b };
+}
+
 describe('KeyIndex', () => {
   it('finds every key after growing, and keeps origin and time exactly', () => {
     const index = new KeyIndex(3600, 'arrival');
@@ -61,13 +72,18 @@ describe('KeyIndex', () => {
     assert.equal(index.size, 0);
   });
 
+  it('sweepAll removes every expired key in one call, so size counts live keys only', () => {
+    const { index, a } = twoStreams(20_000, 'k');
+    // Stream a's time moves past the window; stream b's does not, so its keys stay.
+    index.advance(a, 1060);
+    assert.equal(index.size, 20_000, 'expired but not yet swept');
+    assert.equal(index.sweepAll(), 10_000);
+    assert.equal(index.size, 10_000);
+    for (let i = 1; i < 20_000; i += 2) assert.ok(has(index, `k${i}`), `k${i} survives`);
+  });
+
   it('keeps other keys findable when an expired key in their probe run is removed', () => {
-    const index = new KeyIndex(60, 'event');
-    const a = index.openStream();
-    const b = index.openStream();
-    index.advance(a, 1000);
-    index.advance(b, 1000);
-    for (let i = 0; i < 800; i++) add(index, `x${i}`, i % 2 === 0 ? a : b, i, 1000);
+    const { index, a } = twoStreams(800, 'x');
     index.advance(a, 2000); // every key of stream a expires
     index.sweep(100_000);
     for (let i = 1; i < 800; i += 2) assert.ok(has(index, `x${i}`), `x${i} survives`);

@@ -12,7 +12,8 @@
 // than `window` seconds past the entry's time. Expired entries are treated as absent at once and
 // removed lazily: a sweep cursor visits a few slots per insert (backward-shift deletion, so no
 // tombstones), and a resize keeps only live entries. No operation ever scans the whole table
-// except a resize or a snapshot of a partition.
+// except a resize, a snapshot of a partition, or `sweepAll` (at most once a second, while the
+// index is at dedup.max_keys).
 
 export const SLOT_WORDS = 5;
 /** Stream ids fit in 16 bits; 0 is never used. */
@@ -269,6 +270,15 @@ export class KeyIndex {
     if (this.capacity > MIN_CAPACITY && this.occupied < this.capacity * MIN_LOAD)
       this.resize(this.liveCount());
     return removed;
+  }
+
+  /**
+   * Removes every expired entry, so `size` counts live keys only: one pass over the table (tens
+   * of milliseconds at millions of keys), for the key cap rather than for every batch.
+   */
+  sweepAll(): number {
+    // Each step removes an entry or moves on one slot: this many steps visit every slot.
+    return this.sweep(this.capacity + this.occupied);
   }
 
   /** Backward-shift deletion: later entries of the run move up so probes still find them. */

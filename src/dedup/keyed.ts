@@ -157,6 +157,8 @@ export class KeyedDedup extends DedupBase {
     // them all, and the first copy of a key may sit in another partition's state. Deciding early
     // would let a replayed duplicate pass because its original was not loaded yet.
     for (const st of this.partitions.values()) if (!st.loaded) await st.ready;
+    // ...and, at dedup.max_keys, until keys have expired (after loading: a rebuild adds keys).
+    await this.belowCap();
     return this.processKeyed(batch);
   }
 

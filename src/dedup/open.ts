@@ -25,6 +25,8 @@ export interface OpenDedupDeps {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
+  /** Keeps the consumer in its group while records are held at dedup.max_keys. */
+  keepAlive?: () => void;
 }
 
 export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<DedupStage> {
@@ -45,7 +47,13 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
     },
     ({ bucket, maxEntryBytes, problem, close }) => {
       logger.info(
-        { bucket: bucketName, mode: cfg.mode, window_ms: cfg.window, nats: cfg.nats.servers },
+        {
+          bucket: bucketName,
+          mode: cfg.mode,
+          window_ms: cfg.window,
+          max_keys: cfg.max_keys,
+          nats: cfg.nats.servers,
+        },
         'dedup state bucket ready',
       );
       return createDedup(
@@ -56,6 +64,7 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
           timeField: typeof cfg.time === 'object' ? cfg.time.field : undefined,
           late: cfg.late,
           mode: cfg.mode,
+          maxKeys: cfg.max_keys,
         },
         {
           keyed:
@@ -71,6 +80,7 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
           metrics: deps.metrics,
           logger,
           clock: deps.clock,
+          keepAlive: deps.keepAlive,
           storeProblem: problem,
           closeStore: close,
         },

@@ -33,6 +33,9 @@ function setup(
     global?: MemoryGlobalStore;
     clock?: FakeClock;
     logged?: Record<string, unknown>[];
+    /** Level of the lines kept in `logged` (default warn). */
+    logLevel?: 'info' | 'warn';
+    keepAlive?: () => void;
   } = {},
 ): Setup {
   const clock = shared.clock ?? new FakeClock(T0);
@@ -53,7 +56,7 @@ function setup(
       metrics,
       logger: shared.logged
         ? createLogger({
-            level: 'warn',
+            level: shared.logLevel ?? 'warn',
             destination: {
               write: (line: string) =>
                 shared.logged!.push(JSON.parse(line) as Record<string, unknown>),
@@ -63,6 +66,8 @@ function setup(
       clock,
       snapshotEvery: 3,
       retryInitialMs: 1,
+      keepAlive: shared.keepAlive,
+      capCheckMs: 5,
     },
   );
   return { stage, clock, store, metrics };
@@ -397,5 +402,108 @@ describe('dedup stage: global mode', () => {
     assert.deepEqual((await run(one.stage, [rec({ id: 'b' }, { partition: 0, offset: 2 })])).kept, [
       'b@2',
     ]);
+  });
+});
+
+describe('dedup stage: dedup.max_keys', () => {
+  const ids = (from: number, to: number, partition = 0) =>
+    Array.from({ length: to - from }, (_, i) => rec({ id: `k${from + i}` }, { partition }));
+  /** A process() call, and whether it has returned yet. */
+  const started = (stage: DedupStage, batch: Envelope[]) => {
+    const call = { done: false, result: run(stage, batch) };
+    const done = () => (call.done = true);
+    void call.result.then(done, done);
+    return call;
+  };
+  // Nothing releases a held batch while the fake clock stands still: waiting only gives a batch
+  // released by mistake the time to show it.
+  const settle = () => new Promise((r) => setTimeout(r, 50));
+
+  it('holds batches at the cap and resumes them once time has expired keys (arrival time)', async (t) => {
+    for (const mode of ['keyed', 'global'] as const) {
+      const logged: Record<string, unknown>[] = [];
+      let keepAlives = 0;
+      const { stage, clock, metrics } = setup(
+        { mode, maxKeys: 10 },
+        {
+          logged,
+          logLevel: 'info',
+          global: new MemoryGlobalStore(),
+          keepAlive: () => keepAlives++,
+        },
+      );
+      // Closed whatever happens: a hold left behind would keep the test process alive.
+      t.after(() => stage.close());
+      const paused = () =>
+        value(metrics, 'weir_pipeline_paused', { pipeline: 'p', reason: 'dedup_keys' });
+      assert.equal(await value(metrics, 'weir_dedup_index_max_keys'), 10, mode);
+      assert.equal(await paused(), 0);
+      assert.equal((await run(stage, ids(0, 10))).kept.length, 10);
+      clock.advance(30_000);
+      // At the cap: two batches (two partitions) wait, judged neither way.
+      const one = started(stage, [rec({ id: 'k10' }), rec({ id: 'k10' }), rec({ id: 'k1' })]);
+      const two = started(stage, ids(11, 13, 1));
+      await settle();
+      assert.equal(one.done || two.done, false, `${mode}: held`);
+      assert.equal(await paused(), 1);
+      const ready = stage.capCheck();
+      assert.equal(ready.ok, false);
+      assert.match(ready.reason ?? '', /holds 10 keys, at dedup.max_keys = 10/);
+      assert.ok(keepAlives > 0, 'the consumer is kept in its group');
+      const errors = logged.filter((l) => l.level === 'error');
+      assert.equal(errors.length, 1, 'one error line per pause');
+      assert.equal(errors[0]!.pipeline, 'p');
+      assert.equal(errors[0]!.keys_held, 10);
+      assert.equal(errors[0]!.max_keys, 10);
+      assert.match(String(errors[0]!.hint), /raise dedup.max_keys .* or shorten dedup.window/);
+      assert.match(String(errors[0]!.hint), /resumes by itself/);
+      // A window after the first keys: they expire, the batches are judged as if never held.
+      clock.advance(30_000);
+      const first = await one.result;
+      assert.deepEqual(
+        first.kept.map((k) => k.split('@')[0]),
+        ['k10', 'k1'],
+        `${mode}: k1 expired, k10 once`,
+      );
+      assert.deepEqual(
+        first.dropped.map((d) => d.split('@')[0]),
+        ['k10'],
+      );
+      assert.equal((await two.result).kept.length, 2);
+      assert.equal(await paused(), 0);
+      assert.equal(stage.capCheck().ok, true);
+      assert.ok(logged.some((l) => String(l.msg).startsWith('pipeline resumes')));
+    }
+  });
+
+  it('counts live keys, not expired ones waiting for the sweep', async () => {
+    const { stage, clock } = setup({ maxKeys: 10 });
+    await run(stage, ids(0, 10));
+    clock.advance(60_000);
+    assert.equal(stage.index.size, 10, 'expired, not swept yet');
+    // Decided at once: no hold, though the index still had 10 entries.
+    assert.equal((await run(stage, ids(10, 12))).kept.length, 2);
+    assert.equal(stage.capCheck().ok, true);
+  });
+
+  it('says that event time may hold until a restart, and ends the hold on close', async (t) => {
+    const logged: Record<string, unknown>[] = [];
+    const at = (s: number) => T0 + s * 1000;
+    const { stage, clock, metrics } = setup({ timeField: 'ts', maxKeys: 5 }, { logged });
+    t.after(() => stage.close());
+    await run(
+      stage,
+      [0, 1, 2, 3, 4].map((i) => rec({ id: `k${i}`, ts: at(i) })),
+    );
+    const held = started(stage, [rec({ id: 'k9', ts: at(120) })]);
+    // Wall time passing expires nothing with event time.
+    clock.advance(3_600_000);
+    await settle();
+    assert.equal(held.done, false);
+    assert.match(String(logged[0]?.hint), /restarted with a larger cap/);
+    assert.match(stage.capCheck().reason ?? '', /restarted with a larger cap/);
+    await stage.close();
+    await assert.rejects(held.result, /closed while holding records at dedup.max_keys/);
+    assert.equal(await value(metrics, 'weir_pipeline_paused', { reason: 'dedup_keys' }), 0);
   });
 });

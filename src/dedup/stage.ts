@@ -8,7 +8,8 @@
 //   - the key's live entry has this very origin   → a replay of the record itself: passed on;
 //   - a live entry less than `window` away         → a duplicate: dropped (reason `duplicate`);
 //   - otherwise, unless the record is late        → accepted and remembered.
-// The index is updated record by record, so duplicates inside one batch are caught.
+// The index is updated record by record, so duplicates inside one batch are caught. While the
+// index holds dedup.max_keys keys, a batch waits before any of it is judged (common.ts).
 import type { Clock } from '../core/clock.ts';
 import type { Envelope, StageOutput } from '../core/record.ts';
 import type { Stage } from '../stages/stage.ts';
@@ -31,6 +32,8 @@ export interface DedupSettings {
   timeField?: string;
   late: 'keep' | 'drop';
   mode: 'keyed' | 'global';
+  /** dedup.max_keys: records are held while the index holds this many keys; no cap if undefined. */
+  maxKeys?: number;
 }
 
 export interface DedupDeps {
@@ -48,6 +51,13 @@ export interface DedupDeps {
   closeStore?: () => Promise<void>;
   snapshotEvery?: number;
   retryInitialMs?: number;
+  /**
+   * Keeps the consumer in its group while records are held at the key cap (a held batch sends
+   * no heartbeats otherwise, and the broker would drop the member after its session timeout).
+   */
+  keepAlive?: () => void;
+  /** How often a hold at the key cap looks again (default 1 s). */
+  capCheckMs?: number;
 }
 
 export interface DedupStage extends Stage {
@@ -60,6 +70,8 @@ export interface DedupStage extends Stage {
   onRevoke(topic: string, partition: number): void;
   /** Readiness: not ready while partitions are being rebuilt or the store is unreachable. */
   check(): { ok: boolean; reason?: string };
+  /** Readiness: not ready while records are held because the index is at dedup.max_keys. */
+  capCheck(): { ok: boolean; reason?: string };
   /** Waits for running writes (up to `graceMs`), then releases the store. Safe to call twice. */
   close(graceMs?: number): Promise<void>;
 }

@@ -96,6 +96,7 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
         logger,
         metrics,
         clock,
+        keepAlive: () => source.keepAlive(),
       });
       opened.push(dedup);
       stages.push(dedup);

@@ -150,7 +150,10 @@ export class Pipeline {
     const register = (check: string, fn: Parameters<HealthChecks['register']>[1]) =>
       this.unregister.push(health.register({ pipeline: this.name, check }, fn));
     for (const [check, fn] of Object.entries(checks)) register(check, fn);
-    if (dedup) register('nats', () => dedup.check());
+    if (dedup) {
+      register('nats', () => dedup.check());
+      register('dedup_keys', () => dedup.capCheck());
+    }
     if (join) register('join_state', () => join.check());
   }
 

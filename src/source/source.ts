@@ -73,6 +73,11 @@ export interface Source {
   /** Stops fetching one partition until {@link resume} (no-op when not consuming). */
   pause(topic: string, partition: number): void;
   resume(topic: string, partition: number): void;
+  /**
+   * Tells the group this member is alive while a batch is held on purpose (dedup at its key cap):
+   * otherwise only finished batches do, and the member would be dropped after its session timeout.
+   */
+  keepAlive(): void;
   /** Marks everything below `nextOffset` of the partition as done. */
   commit(topic: string, partition: number, nextOffset: string): Promise<void>;
   /**

@@ -271,6 +271,12 @@ export const CATALOGUE = {
     ['pipeline'],
     'Memory of the in-memory dedup index; divided by dedup_index_keys it is the bytes per key.',
   ),
+  dedupIndexMaxKeys: gauge(
+    'dedup_index_max_keys',
+    'keys',
+    ['pipeline'],
+    'dedup.max_keys: at this many keys held the dedup stage holds its records until keys expire (weir_pipeline_paused reason dedup_keys); compare dedup_index_keys with it.',
+  ),
   dedupRebuildDuration: histogram(
     'dedup_rebuild_duration_seconds',
     'seconds',
@@ -329,7 +335,7 @@ export const CATALOGUE = {
     'pipeline_paused',
     '1',
     ['pipeline', 'reason'],
-    '1 while the pipeline holds its batches back instead of dead-lettering them: reason table_mapping (the table changed and no longer fits) or clickhouse_error (an unclassified server error persists).',
+    '1 while the pipeline holds its batches back instead of dead-lettering them: reason table_mapping (the table changed and no longer fits), clickhouse_error (an unclassified server error persists) or dedup_keys (the dedup index holds dedup.max_keys keys).',
   ),
   readiness: gauge(
     'readiness_check',
