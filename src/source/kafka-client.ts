@@ -120,6 +120,7 @@ export function explainKafkaError(err: unknown, cfg: KafkaConnectionConfig): Con
     return new ConnectionError(`cannot reach Kafka at ${brokers}: ${msg}`, {
       cause: err,
       retriable: true,
+      peer: 'Kafka',
       hint: 'check source.brokers and that the broker is running and reachable',
     });
   }
