@@ -113,12 +113,15 @@ export class Pipeline {
     const unwatch = this.watchStartup();
     let parts: Parts | undefined;
     try {
-      parts = await openWhenReachable(() => assemble(this.cfg, this.assembly), {
-        signal: this.startAbort.signal,
-        logger: this.log,
-        onWaiting: (why) => (this.waitingFor = why),
-        release: (opened) => this.release(opened),
-      });
+      parts = await openWhenReachable(
+        (attempt) => assemble(this.cfg, { ...this.assembly, attempt }),
+        {
+          signal: this.startAbort.signal,
+          logger: this.log,
+          onWaiting: (why) => (this.waitingFor = why),
+          release: (opened) => this.release(opened),
+        },
+      );
     } finally {
       unwatch();
     }

@@ -37,7 +37,7 @@ function options(over: Partial<WaitOptions<string>> = {}) {
 }
 
 /** An open that fails with each of `errors` in turn, then opens. */
-function failingWith(...errors: unknown[]) {
+function failingWith(...errors: Error[]) {
   let calls = 0;
   const open = () => {
     const err = errors[calls++];

@@ -32,12 +32,13 @@ export interface WaitOptions<T> {
  * that is not retriable is thrown. Resolves undefined when `signal` aborts first.
  */
 export async function openWhenReachable<T>(
-  open: () => Promise<T>,
+  /** Given the attempt's number, 0 for the first. */
+  open: (attempt: number) => Promise<T>,
   o: WaitOptions<T>,
 ): Promise<T | undefined> {
   let waitingFor: string | undefined;
   try {
-    const opened = await retry(() => unlessAborted(open(), o), {
+    const opened = await retry((attempt) => unlessAborted(open(attempt), o), {
       ...STARTUP_BACKOFF,
       ...o.retry,
       signal: o.signal,

@@ -68,7 +68,11 @@ export class KafkaSource implements Source {
 
   async check(): Promise<void> {
     const { topics } = this.o;
-    const admin = this.kafka.admin();
+    // Few retries: an unreachable broker is reported within seconds, and a start waits for it
+    // with its own retries (pipeline/startup.ts) instead of kafkajs's 40 s of them. Quiet: the
+    // failure is thrown, explained; kafkajs's lines would repeat it on every attempt.
+    const client = createKafka(this.cfg, this.o.logger, { retries: 2, quiet: () => true });
+    const admin = client.admin();
     try {
       await admin.connect();
       const existing = new Set(await admin.listTopics());
