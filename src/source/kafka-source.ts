@@ -37,6 +37,37 @@ export interface KafkaSourceOptions {
 
 const NO_LAG: ReadonlyMap<string, number> = new Map();
 
+/**
+ * How long a consumer goes without partitions before the log says why. Past the broker's
+ * group.initial.rebalance.delay.ms (3 s by default), which holds up every first join of an empty
+ * group: a notice at 3 s would show on every fresh start.
+ */
+export const JOIN_NOTICE_MS = 5000;
+
+/**
+ * Logs, once `afterMs` have gone by, why the consumer may still be without partitions: a member
+ * that was killed (SIGKILL, OOM) never left the group, and the broker keeps its partitions until
+ * its session times out - a restarted agent waits that long and fetches nothing meanwhile. The
+ * returned function cancels the notice (the group was joined, or the source closed).
+ */
+export function noticeSlowJoin(o: {
+  group: string;
+  sessionTimeoutMs: number;
+  logger: Logger;
+  afterMs?: number;
+}): () => void {
+  const timer = setTimeout(
+    () =>
+      o.logger.info(
+        { group: o.group, session_timeout_ms: o.sessionTimeoutMs },
+        `waiting for partitions: a previous member of group ${o.group} may still hold them until its session times out (source.session_timeout_ms = ${o.sessionTimeoutMs})`,
+      ),
+    o.afterMs ?? JOIN_NOTICE_MS,
+  );
+  timer.unref();
+  return () => clearTimeout(timer);
+}
+
 export class KafkaSource implements Source {
   private readonly kafka: Kafka;
   private consumer: Consumer | undefined;
@@ -48,6 +79,8 @@ export class KafkaSource implements Source {
   /** A graceful stop has begun: a crash is expected and not restarted. */
   private stopping = false;
   private closed: Promise<void> | undefined;
+  /** Cancels the notice of a slow first join (see noticeSlowJoin). */
+  private cancelJoinNotice: () => void = () => undefined;
 
   constructor(
     private readonly cfg: KafkaSourceConfig,
@@ -118,6 +151,7 @@ export class KafkaSource implements Source {
       const change = assignmentChange(this.owned, e.payload.memberAssignment);
       this.owned = change.owned;
       this.joined = true;
+      this.cancelJoinNotice();
       metrics.assignedPartitions.set({ pipeline }, change.owned.size);
       handler.onAssignment(change);
       logger.info({ partitions: [...change.owned].sort() }, 'partitions assigned');
@@ -156,6 +190,11 @@ export class KafkaSource implements Source {
       this.o.lagIntervalMs,
     );
     this.lag.start();
+    this.cancelJoinNotice = noticeSlowJoin({
+      group: cfg.group_id,
+      sessionTimeoutMs: cfg.session_timeout_ms,
+      logger,
+    });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -218,6 +257,7 @@ export class KafkaSource implements Source {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.stopping = true;
+      this.cancelJoinNotice();
       this.lag?.stop();
       await this.disconnect();
       // A start under way ends now (its requests fail); it leaves the group if it had joined.
