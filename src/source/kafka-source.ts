@@ -45,7 +45,7 @@ const NO_LAG: ReadonlyMap<string, number> = new Map();
 export const JOIN_NOTICE_MS = 5000;
 
 /**
- * Logs, once `afterMs` have gone by, why the consumer may still be without partitions: a member
+ * Logs, once JOIN_NOTICE_MS have gone by, why the consumer may still be without partitions: a member
  * that was killed (SIGKILL, OOM) never left the group, and the broker keeps its partitions until
  * its session times out - a restarted agent waits that long and fetches nothing meanwhile. The
  * returned function cancels the notice (the group was joined, or the source closed).
@@ -54,7 +54,6 @@ export function noticeSlowJoin(o: {
   group: string;
   sessionTimeoutMs: number;
   logger: Logger;
-  afterMs?: number;
 }): () => void {
   const timer = setTimeout(
     () =>
@@ -62,7 +61,7 @@ export function noticeSlowJoin(o: {
         { group: o.group, session_timeout_ms: o.sessionTimeoutMs },
         `waiting for partitions: a previous member of group ${o.group} may still hold them until its session times out (source.session_timeout_ms = ${o.sessionTimeoutMs})`,
       ),
-    o.afterMs ?? JOIN_NOTICE_MS,
+    JOIN_NOTICE_MS,
   );
   timer.unref();
   return () => clearTimeout(timer);
