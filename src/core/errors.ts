@@ -28,9 +28,19 @@ export class ConfigError extends WeirError {
   override name = 'ConfigError';
 }
 
+/** The services Weir connects to. */
+export type Peer = 'Kafka' | 'ClickHouse' | 'NATS';
+
 /** A peer (Kafka, ClickHouse, NATS) refused or could not be reached. */
 export class ConnectionError extends WeirError {
   override name = 'ConnectionError';
+  /** Which peer failed, when known: a start that waits for it names it (pipeline/startup.ts). */
+  readonly peer: Peer | undefined;
+
+  constructor(message: string, opts: WeirErrorOptions & { peer?: Peer } = {}) {
+    super(message, opts);
+    this.peer = opts.peer;
+  }
 }
 
 /** One record cannot be processed; the record goes to the dead-letter topic, the stream goes on. */

@@ -78,8 +78,10 @@ export class Agent {
       http.port,
     );
     this.deps.logger.info({ host: http.host, port: http.port }, 'HTTP API listening');
-    for (const p of this.pipelines) await p.start();
-    this.health.watch();
+    // Side by side: a pipeline waiting for its ClickHouse (pipeline/startup.ts) holds up no other.
+    await Promise.all(this.pipelines.map((p) => p.start()));
+    // A stop during the start (SIGTERM while waiting) has stopped the checks for good.
+    if (!this.stopping) this.health.watch();
   }
 
   /** Resolves with the error when any pipeline fails for good. */

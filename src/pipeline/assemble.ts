@@ -26,6 +26,8 @@ export interface AssemblyDeps {
   metrics: Metrics;
   clock: Clock;
   lagIntervalMs?: number;
+  /** Which attempt this is, when a start waits for a service (startup.ts); 0 for the first. */
+  attempt?: number;
 }
 
 export interface Parts {
@@ -82,7 +84,11 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
   const kafka = createKafka(cfg.source, logger);
   await ensureSideTopics(kafka, cfg, { create: true, logger });
   const sink = await openSink(cfg, deps, true);
-  logger.info({ table: sink.table, clickhouse: sink.server.version }, 'ClickHouse table checked');
+  // Said once, not again on every attempt of a start that waits for NATS.
+  logger[deps.attempt ? 'debug' : 'info'](
+    { table: sink.table, clickhouse: sink.server.version },
+    'ClickHouse table checked',
+  );
   const opened: { close?(): Promise<void> }[] = [sink];
   try {
     let dedup: DedupStage | undefined;

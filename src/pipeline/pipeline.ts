@@ -18,6 +18,9 @@ import { assemble, inspect, type AssemblyDeps, type Parts } from './assemble.ts'
 import type { CheckOptions, CheckReport } from './check.ts';
 import { PartitionLane } from './lane.ts';
 import { pipelineChecks, probeTiming, type PipelineView } from './readiness.ts';
+import { openWhenReachable } from './startup.ts';
+
+const noop = () => undefined;
 
 export interface PipelineDeps {
   logger: Logger;
@@ -48,6 +51,10 @@ export class Pipeline {
   private clickhousePing: Probe | undefined;
   private readonly unregister: (() => void)[] = [];
   private readonly log: Logger;
+  /** Ends a start that waits for a service (see startup.ts) when the pipeline stops. */
+  private readonly startAbort = new AbortController();
+  /** Why the start waits, while it does. */
+  private waitingFor: string | undefined;
 
   constructor(
     readonly cfg: PipelineConfig,
@@ -105,7 +112,23 @@ export class Pipeline {
     // Stopped before it started: nothing to do.
     if (this.current !== 'created') return;
     this.current = 'starting';
-    const parts = await assemble(this.cfg, this.assembly);
+    const unwatch = this.watchStartup();
+    let parts: Parts | undefined;
+    try {
+      parts = await openWhenReachable(
+        (attempt) => assemble(this.cfg, { ...this.assembly, attempt }),
+        {
+          signal: this.startAbort.signal,
+          logger: this.log,
+          onWaiting: (why) => (this.waitingFor = why),
+          release: (opened) => this.release(opened),
+        },
+      );
+    } finally {
+      unwatch();
+    }
+    // Stopped while waiting for a service.
+    if (!parts) return;
     if (this.current !== 'starting') return this.release(parts);
     this.parts = parts;
     this.watchReadiness(parts);
@@ -121,6 +144,15 @@ export class Pipeline {
     this.deps.metrics.pipelineUp.set({ pipeline: this.name }, 1);
     const { topics, group_id: group } = this.cfg.source;
     this.log.info({ topics, group }, 'pipeline running');
+  }
+
+  /** Until the parts are open, readiness says the pipeline is starting, and what it waits for. */
+  private watchStartup(): () => void {
+    const starting = () => ({
+      ok: false,
+      reason: this.waitingFor ?? 'starting: connecting to Kafka, ClickHouse and NATS',
+    });
+    return this.deps.health?.register({ pipeline: this.name, check: 'startup' }, starting) ?? noop;
   }
 
   /** Registers the readiness checks and pre-creates every stage's counters (at 0). */
@@ -308,6 +340,7 @@ export class Pipeline {
     if (this.current === 'stopped') return true;
     const wasFailed = this.current === 'failed';
     this.current = 'stopping';
+    this.startAbort.abort();
     const parts = this.parts;
     // Fetch nothing more; the partitions stay owned (needed to commit) while the lanes drain.
     parts?.source.stopFetching();

@@ -38,9 +38,11 @@ export interface KafkaClientOptions {
   clientSuffix?: string;
   /**
    * While true, kafkajs errors are logged at debug level: a graceful stop disconnects under
-   * requests in flight, and kafkajs reports those as errors.
+   * requests in flight, and kafkajs reports those as errors; a check throws its own.
    */
   quiet?: () => boolean;
+  /** How often kafkajs retries a failed request (about 40 s in all at the default, 8). */
+  retries?: number;
 }
 
 /**
@@ -76,7 +78,7 @@ export function createKafka(
     requestTimeout: 30_000,
     logLevel: logLevel.WARN,
     logCreator: logCreator(logger, opts.quiet ?? (() => false)),
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    retry: { initialRetryTime: 300, retries: opts.retries ?? 8, maxRetryTime: 10_000 },
   };
   if (cfg.tls?.enabled) {
     kcfg.ssl = {
@@ -137,6 +139,7 @@ export function explainKafkaError(err: unknown, cfg: KafkaConnectionConfig): Con
     return new ConnectionError(`cannot reach Kafka at ${brokers}: ${msg}`, {
       cause: err,
       retriable: true,
+      peer: 'Kafka',
       hint: 'check source.brokers and that the broker is running and reachable',
     });
   }

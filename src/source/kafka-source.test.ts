@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Logger } from '../telemetry/logger.ts';
-import { assignmentChange, onCrash, toSourceRecord } from './kafka-source.ts';
+import {
+  JOIN_NOTICE_MS,
+  assignmentChange,
+  noticeSlowJoin,
+  onCrash,
+  toSourceRecord,
+} from './kafka-source.ts';
 
 describe('Kafka source', () => {
   it('turns a member assignment into what was added and what was revoked', () => {
@@ -78,6 +84,39 @@ describe('Kafka source', () => {
       assert.deepEqual(lines, ['error: Kafka consumer crashed']);
       assert.equal(fatal.length, 1);
       assert.match(String(fatal[0]), /Kafka at k:9092/);
+    });
+  });
+
+  describe('the notice of a slow join', () => {
+    const notices = () => {
+      const lines: string[] = [];
+      const logger = { info: (_fields: unknown, msg: string) => lines.push(msg) };
+      return { lines, logger: logger as unknown as Logger };
+    };
+    const o = { group: 'g-orders', sessionTimeoutMs: 10_000 };
+
+    it('says why partitions may not come yet once JOIN_NOTICE_MS have gone by', (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const { lines, logger } = notices();
+      noticeSlowJoin({ ...o, logger });
+      t.mock.timers.tick(JOIN_NOTICE_MS - 1);
+      assert.deepEqual(lines, []);
+      t.mock.timers.tick(1);
+      assert.deepEqual(lines, [
+        'waiting for partitions: a previous member of group g-orders may still hold them until its session times out (source.session_timeout_ms = 10000)',
+      ]);
+      t.mock.timers.tick(60_000);
+      assert.equal(lines.length, 1, 'said once');
+    });
+
+    it('says nothing when the group is joined (or the source closed) in time', (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const { lines, logger } = notices();
+      const joined = noticeSlowJoin({ ...o, logger });
+      t.mock.timers.tick(JOIN_NOTICE_MS - 1);
+      joined();
+      t.mock.timers.tick(60_000);
+      assert.deepEqual(lines, []);
     });
   });
 });

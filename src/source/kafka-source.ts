@@ -37,6 +37,36 @@ export interface KafkaSourceOptions {
 
 const NO_LAG: ReadonlyMap<string, number> = new Map();
 
+/**
+ * How long a consumer goes without partitions before the log says why. Past the broker's
+ * group.initial.rebalance.delay.ms (3 s by default), which holds up every first join of an empty
+ * group: a notice at 3 s would show on every fresh start.
+ */
+export const JOIN_NOTICE_MS = 5000;
+
+/**
+ * Logs, once JOIN_NOTICE_MS have gone by, why the consumer may still be without partitions: a member
+ * that was killed (SIGKILL, OOM) never left the group, and the broker keeps its partitions until
+ * its session times out - a restarted agent waits that long and fetches nothing meanwhile. The
+ * returned function cancels the notice (the group was joined, or the source closed).
+ */
+export function noticeSlowJoin(o: {
+  group: string;
+  sessionTimeoutMs: number;
+  logger: Logger;
+}): () => void {
+  const timer = setTimeout(
+    () =>
+      o.logger.info(
+        { group: o.group, session_timeout_ms: o.sessionTimeoutMs },
+        `waiting for partitions: a previous member of group ${o.group} may still hold them until its session times out (source.session_timeout_ms = ${o.sessionTimeoutMs})`,
+      ),
+    JOIN_NOTICE_MS,
+  );
+  timer.unref();
+  return () => clearTimeout(timer);
+}
+
 export class KafkaSource implements Source {
   private readonly kafka: Kafka;
   private consumer: Consumer | undefined;
@@ -50,6 +80,8 @@ export class KafkaSource implements Source {
   private closed: Promise<void> | undefined;
   /** The consumer's heartbeat, taken from a batch: kafkajs offers it nowhere else. */
   private heartbeat: (() => Promise<void>) | undefined;
+  /** Cancels the notice of a slow first join (see noticeSlowJoin). */
+  private cancelJoinNotice: () => void = () => undefined;
 
   constructor(
     private readonly cfg: KafkaSourceConfig,
@@ -70,7 +102,11 @@ export class KafkaSource implements Source {
 
   async check(): Promise<void> {
     const { topics } = this.o;
-    const admin = this.kafka.admin();
+    // Few retries: an unreachable broker is reported within seconds, and a start waits for it
+    // with its own retries (pipeline/startup.ts) instead of kafkajs's 40 s of them. Quiet: the
+    // failure is thrown, explained; kafkajs's lines would repeat it on every attempt.
+    const client = createKafka(this.cfg, this.o.logger, { retries: 2, quiet: () => true });
+    const admin = client.admin();
     try {
       await admin.connect();
       const existing = new Set(await admin.listTopics());
@@ -116,6 +152,7 @@ export class KafkaSource implements Source {
       const change = assignmentChange(this.owned, e.payload.memberAssignment);
       this.owned = change.owned;
       this.joined = true;
+      this.cancelJoinNotice();
       metrics.assignedPartitions.set({ pipeline }, change.owned.size);
       handler.onAssignment(change);
       logger.info({ partitions: [...change.owned].sort() }, 'partitions assigned');
@@ -154,6 +191,11 @@ export class KafkaSource implements Source {
       this.o.lagIntervalMs,
     );
     this.lag.start();
+    this.cancelJoinNotice = noticeSlowJoin({
+      group: cfg.group_id,
+      sessionTimeoutMs: cfg.session_timeout_ms,
+      logger,
+    });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -225,6 +267,7 @@ export class KafkaSource implements Source {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.stopping = true;
+      this.cancelJoinNotice();
       this.lag?.stop();
       await this.disconnect();
       // A start under way ends now (its requests fail); it leaves the group if it had joined.

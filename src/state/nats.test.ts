@@ -15,6 +15,9 @@ describe('NATS errors', () => {
     );
     assert.match(refused.message, /cannot reach NATS at 127\.0\.0\.1:4999/);
     assert.match(refused.hint ?? '', /check join\.nats\.servers/);
+    // An outage: a start waits for it (pipeline/startup.ts).
+    assert.ok(refused.retriable);
+    assert.equal(refused.peer, 'NATS');
     const denied = explainNatsError(
       Object.assign(new Error('Authorization Violation'), { code: 'AUTHORIZATION_VIOLATION' }),
       ['nats://weir@n1:4222'],

@@ -116,6 +116,7 @@ export function explainNatsError(
     return new ConnectionError(`cannot reach ${where}: ${msg}`, {
       cause: err,
       retriable: true,
+      peer: 'NATS',
       hint: `check ${section}.servers and that nats-server runs with JetStream enabled`,
     });
   return new ConnectionError(`${where} failed: ${msg}`, { cause: err });
@@ -149,7 +150,7 @@ export function isTransientNatsError(err: unknown): boolean {
  */
 export function natsFailure(err: unknown): unknown {
   if (err instanceof WeirError || !isTransientNatsError(err)) return err;
-  return new ConnectionError(describeError(err), { cause: err, retriable: true });
+  return new ConnectionError(describeError(err), { cause: err, retriable: true, peer: 'NATS' });
 }
 
 /** Compare-and-set conflict: the key exists, or was changed since the revision we read. */

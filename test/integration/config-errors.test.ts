@@ -1,7 +1,7 @@
 // Bad config files must fail fast with one clear line naming the problem and the fix.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { weirOnce, writeConfig } from '../helpers/agent.ts';
+import { freePort, weirOnce, writeConfig } from '../helpers/agent.ts';
 import { clickhouse, createTopic, endpoints, randomName } from '../helpers/stack.ts';
 
 describe('weir validate / run with bad configs', () => {
@@ -86,6 +86,42 @@ describe('weir validate / run with bad configs', () => {
     assert.match(r.output, /password|credentials|authenticat/i);
     assert.doesNotMatch(r.output, /not-the-password/);
     assert.equal(r.output.trim().split('\n').length, 1, r.output);
+  });
+
+  // `weir run` waits for a service that cannot be reached (startup.test.ts), but a config problem
+  // is not an outage: it exits at once, non-zero, saying what to fix.
+  const run = async (cfg: ReturnType<typeof base>) => {
+    const agent = { http: { host: '127.0.0.1', port: await freePort() } };
+    const t0 = performance.now();
+    const r = await weirOnce(['run', '-c', writeConfig({ agent, ...cfg })], {
+      env: { WEIR_LOG_LEVEL: 'warn' },
+    });
+    return { ...r, ms: performance.now() - t0 };
+  };
+
+  it('run: exits at once on a wrong ClickHouse password, naming the credentials, not the password', async () => {
+    const cfg = base();
+    Object.assign(cfg.pipelines[0]!.sink.clickhouse, {
+      username: 'weir',
+      password: 'not-the-password',
+    });
+    const r = await run(cfg);
+    assert.notEqual(r.code, 0, r.output);
+    assert.ok(r.ms < 30_000, `exited after ${Math.round(r.ms)} ms`);
+    assert.match(r.output, /refused the connection as user 'weir'/);
+    assert.match(r.output, /sink\.clickhouse\.username and sink\.clickhouse\.password/);
+    assert.doesNotMatch(r.output, /not-the-password/);
+    assert.doesNotMatch(r.output, /waiting for/);
+  });
+
+  it('run: exits at once on a missing table without create_table', async () => {
+    const cfg = base();
+    cfg.pipelines[0]!.sink.clickhouse.table = randomName('no_such_table');
+    const r = await run(cfg);
+    assert.notEqual(r.code, 0, r.output);
+    assert.ok(r.ms < 30_000, `exited after ${Math.round(r.ms)} ms`);
+    assert.match(r.output, /weir: error: .*no_such_table.*create_table/);
+    assert.doesNotMatch(r.output, /waiting for/);
   });
 
   it('reports a wrong Kafka SASL password without printing it', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError, ConnectionError } from '../../core/errors.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import { createMetrics } from '../../telemetry/metrics.ts';
 import { decideDelivery } from './delivery.ts';
@@ -51,5 +51,20 @@ describe('the delivery decision', () => {
         /exactly-once cannot hold/.test(err.message) &&
         /ReplicatedMergeTree/.test(err.message),
     );
+  });
+
+  it('required while NATS cannot be reached: an outage the start waits out, not a refusal', async () => {
+    const { deps } = setup();
+    await assert.rejects(
+      decideDelivery(sink('ReplicatedMergeTree'), { mode: 'required', nats }, deps),
+      (err: unknown) => err instanceof ConnectionError && err.retriable && err.peer === 'NATS',
+    );
+  });
+
+  it('preferred while NATS cannot be reached: at-least-once, weir_exactly_once 0', async () => {
+    const { deps, exactlyOnce } = setup();
+    const d = await decideDelivery(sink('ReplicatedMergeTree'), { mode: 'preferred', nats }, deps);
+    assert.equal(d.ledger, undefined);
+    assert.equal(await exactlyOnce(), 0);
   });
 });

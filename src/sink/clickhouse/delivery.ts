@@ -3,7 +3,7 @@
 // used. `required` refuses to start otherwise; `preferred` runs at-least-once with a warning and
 // weir_exactly_once 0; `off` never opens a ledger.
 import type { ClickHouseSinkConfig } from '../../config/schema.ts';
-import { ConfigError, describeError } from '../../core/errors.ts';
+import { ConfigError, describeError, isRetriable } from '../../core/errors.ts';
 import { NatsLedgerStore } from '../../state/ledger-nats.ts';
 import { bucketExists, connectNats, ensureBucket } from '../../state/nats.ts';
 import type { Logger } from '../../telemetry/logger.ts';
@@ -60,6 +60,9 @@ export async function decideDelivery(
         ? { ledger: await openLedger(cfg.nats, deps), missingBucket: undefined }
         : { ledger: undefined, missingBucket: await lookUpBucket(cfg.nats, deps) };
     } catch (err) {
+      // NATS being down is an outage, not a setup where exactly-once cannot hold: a run that
+      // requires it waits for NATS (pipeline/startup.ts); `preferred` goes on at-least-once.
+      if (cfg.mode === 'required' && isRetriable(err)) throw err;
       problem = `the batch ledger in NATS (${cfg.nats.servers.join(',')}) is not available: ${describeError(err)}`;
     }
   }

@@ -20,6 +20,7 @@ import { describeTable, serverInfo, tableEngine, type ServerInfo } from './descr
 import {
   ClickHouseFailure,
   classifyClickHouseError,
+  type ClassifiedError,
   clickHouseFailure,
   errorHint,
 } from './errors.ts';
@@ -145,11 +146,7 @@ export class ClickHouseSink {
     } catch (err) {
       await client.close();
       const c = classifyClickHouseError(err);
-      if (c.kind === 'retryable')
-        throw new ConnectionError(`cannot reach ${where}: ${c.message}`, {
-          cause: err,
-          hint: 'check sink.clickhouse.url and that the server is running',
-        });
+      if (c.kind === 'retryable') throw cannotReach(where, c, err);
       throw new ConnectionError(
         `${where} refused the connection as user '${cfg.username}': ${c.message}`,
         {
@@ -186,6 +183,7 @@ export class ClickHouseSink {
           : await describeTable(client, cfg.database, cfg.table);
       } catch (err) {
         const c = classifyClickHouseError(err);
+        if (c.kind === 'retryable') throw cannotReach(where, c, err);
         throw new ConfigError(`table ${cfg.database}.${cfg.table} cannot be used: ${c.message}`, {
           cause: err,
           hint:
@@ -205,7 +203,10 @@ export class ClickHouseSink {
       return sink;
     } catch (err) {
       await client.close();
-      throw err;
+      // The server went away between the checks (looking up or creating the table).
+      if (err instanceof WeirError) throw err;
+      const c = classifyClickHouseError(err);
+      throw c.kind === 'retryable' ? cannotReach(where, c, err) : err;
     }
   }
 
@@ -468,6 +469,20 @@ export class ClickHouseSink {
       return false;
     }
   }
+}
+
+/**
+ * The server cannot be reached or cannot answer now (network, timeout, overload): an outage, not a
+ * config problem, so retriable - a run waits for the server (pipeline/startup.ts), a validate
+ * reports it.
+ */
+function cannotReach(where: string, c: ClassifiedError, err: unknown): ConnectionError {
+  return new ConnectionError(`cannot reach ${where}: ${c.message}`, {
+    cause: err,
+    retriable: true,
+    peer: 'ClickHouse',
+    hint: 'check sink.clickhouse.url and that the server is running',
+  });
 }
 
 export function quoteId(name: string): string {
