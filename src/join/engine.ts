@@ -660,7 +660,11 @@ export class JoinEngine {
   }
 }
 
-/** Entries of at most `maxBytes`: the marks in the first, the buffered events spread over all. */
+/**
+ * Entries of at most `maxBytes`: the marks in the first, the buffered events spread over all.
+ * Sizes are UTF-8 bytes, what NATS counts against its max payload: a string's .length (UTF-16 code
+ * units) is a third of that for text like "€" and made entries the bucket refuses.
+ */
 export function encodeEntries(
   marks: readonly Mark[],
   records: readonly BufferedRight[],
@@ -675,13 +679,14 @@ export function encodeEntries(
     parts = [];
     size = 0;
   };
-  const marksBytes = JSON.stringify(marks).length;
+  const marksBytes = Buffer.byteLength(JSON.stringify(marks));
   for (const r of records) {
     const text = JSON.stringify([r.offset, r.t, r.key, r.row]);
+    const bytes = Buffer.byteLength(text) + 1;
     const budget = maxBytes - 32 - (out.length === 0 ? marksBytes : 2);
-    if (parts.length > 0 && size + text.length + 1 > budget) flush(out.length === 0);
+    if (parts.length > 0 && size + bytes > budget) flush(out.length === 0);
     parts.push(text);
-    size += text.length + 1;
+    size += bytes;
   }
   flush(out.length === 0);
   return out;
