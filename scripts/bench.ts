@@ -79,6 +79,7 @@ async function oneRun(o: BenchOptions, run: number): Promise<RunResult> {
       count: o.events,
       dupRate: o.dupRate,
       dupWindow: 10_000,
+      recordBytes: o.recordBytes,
       partitions: o.partitions,
       seed: o.seed,
     });
@@ -88,6 +89,7 @@ async function oneRun(o: BenchOptions, run: number): Promise<RunResult> {
       partitions: o.partitions,
       events: o.events,
       unique: report.counts.unique,
+      recordBytes: o.recordBytes,
     };
     log(
       `run ${run}: ${b.unique} unique, ${report.counts.duplicates} duplicates, ${Math.round(report.bytes / report.messages)} bytes/event (produced at ${report.eventsPerSec}/s)`,
@@ -102,6 +104,7 @@ async function oneRun(o: BenchOptions, run: number): Promise<RunResult> {
       return runWeir(admin, ch, cleanup, b, {
         delivery,
         maxRows: o.maxRows,
+        maxInFlightBytes: o.maxInFlightBytes,
         port: await freePort(),
         cpuProfDir: o.cpuProf,
         nodeFlags: o.nodeFlags,
@@ -167,6 +170,8 @@ function summarize(o: BenchOptions, runs: RunResult[], env: ReturnType<typeof ma
     machine: env,
     agent_node_flags: o.nodeFlags.join(' '),
     events: o.events,
+    record_bytes: o.recordBytes || null,
+    max_in_flight_bytes: o.maxInFlightBytes ?? null,
     dup_rate: o.dupRate,
     partitions: o.partitions,
     runs: runs.length,

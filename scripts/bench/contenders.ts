@@ -30,6 +30,8 @@ export interface Backlog {
   partitions: number;
   events: number;
   unique: number;
+  /** Events padded to this many bytes (a `note` field the agent also writes); 0 = not padded. */
+  recordBytes: number;
 }
 
 export interface ContenderResult {
@@ -111,6 +113,7 @@ export interface WeirResult extends ContenderResult {
 export interface WeirRunOptions {
   delivery: Delivery;
   maxRows: number;
+  maxInFlightBytes?: number;
   port: number;
   cpuProfDir?: string;
   nodeFlags?: readonly string[];
@@ -140,8 +143,10 @@ export async function runWeir(
     dedupBucket: `weir_bench_dedup_${suffix}`,
     ledgerBucket: `weir_bench_ledger_${suffix}`,
     kafkaMetadata: false,
+    note: b.recordBytes > 0,
+    maxInFlightBytes: o.maxInFlightBytes,
   };
-  await createWeirTable(ch, table, o.delivery, false);
+  await createWeirTable(ch, table, o.delivery, false, spec.note);
   cleanup.add(`drop ${table}`, () => ch.command({ query: `DROP TABLE IF EXISTS ${table}` }));
   cleanup.add(`delete group ${group}`, () => admin.deleteGroups([group]).catch(() => undefined));
   cleanup.add('delete buckets', () => deleteBuckets([spec.dedupBucket, spec.ledgerBucket]));

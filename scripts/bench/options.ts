@@ -3,6 +3,10 @@
 export interface BenchOptions {
   /** Events produced per run (including duplicates). */
   events: number;
+  /** Pad every event to about this many bytes of JSON (a `note` field); 0 = ~250-byte orders. */
+  recordBytes: number;
+  /** source.max_in_flight_bytes of the agent; default: the config's default. */
+  maxInFlightBytes: number | undefined;
   /** Fraction of events that repeat an earlier one. */
   dupRate: number;
   /** Partitions of the topic. */
@@ -35,6 +39,8 @@ export interface BenchOptions {
 
 export const defaults: BenchOptions = {
   events: 1_000_000,
+  recordBytes: 0,
+  maxInFlightBytes: undefined,
   dupRate: 0.1,
   partitions: 4,
   runs: 3,
@@ -55,6 +61,8 @@ export const defaults: BenchOptions = {
 
 export const usage = `usage: npm run bench -- [options]
   --events N              events per run (default ${defaults.events})
+  --record-bytes B        pad every event to about B bytes of JSON, e.g. 10240 (default: ~250-byte orders)
+  --max-in-flight-bytes B the agent's source.max_in_flight_bytes (default: the config's, 64 MiB)
   --dup-rate R            fraction of duplicates (default ${defaults.dupRate})
   --partitions P          partitions of the topic (default ${defaults.partitions})
   --runs K                runs of every measurement; medians are reported (default ${defaults.runs})
@@ -89,6 +97,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     switch (a) {
       case '--events':
         o.events = num(1000);
+        break;
+      case '--record-bytes':
+        o.recordBytes = num(0, 1_000_000);
+        break;
+      case '--max-in-flight-bytes':
+        o.maxInFlightBytes = num(1024);
         break;
       case '--dup-rate':
         o.dupRate = num(0, 0.9, false);

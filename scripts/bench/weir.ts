@@ -26,6 +26,10 @@ export interface WeirSpec {
   ledgerBucket: string;
   /** Also store each record's Kafka partition, offset and timestamp (the latency run reads them). */
   kafkaMetadata: boolean;
+  /** The events carry a `note` (padded records): the table and the pipeline take it too. */
+  note?: boolean;
+  /** source.max_in_flight_bytes; default: the config's. */
+  maxInFlightBytes?: number;
 }
 
 /** The generated orders' fields (src/generate/orders.ts), the nested items as JSON text. */
@@ -42,12 +46,15 @@ export async function createWeirTable(
   table: string,
   delivery: Delivery,
   kafkaMetadata: boolean,
+  note = false,
 ): Promise<void> {
   const engine =
     delivery === 'exactly_once'
       ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}', '{replica}')`
       : 'MergeTree';
-  const columns = kafkaMetadata ? `${COLUMNS}, ${METADATA_COLUMNS}` : COLUMNS;
+  const columns = [COLUMNS, kafkaMetadata && METADATA_COLUMNS, note && 'note String']
+    .filter(Boolean)
+    .join(', ');
   await ch.command({
     query: `CREATE TABLE ${table} (${columns}) ENGINE = ${engine} ORDER BY event_id`,
   });
@@ -82,8 +89,19 @@ export function weirConfig(s: WeirSpec): unknown {
     pipelines: [
       {
         name: s.name,
-        source: { brokers: [endpoints.kafka], topics: [s.topic], group_id: s.group },
-        schema: { fields: s.kafkaMetadata ? { ...eventFields, ...metadataFields } : eventFields },
+        source: {
+          brokers: [endpoints.kafka],
+          topics: [s.topic],
+          group_id: s.group,
+          ...(s.maxInFlightBytes ? { max_in_flight_bytes: s.maxInFlightBytes } : {}),
+        },
+        schema: {
+          fields: {
+            ...eventFields,
+            ...(s.kafkaMetadata ? metadataFields : {}),
+            ...(s.note ? { note: 'string' } : {}),
+          },
+        },
         // Offsets are read as text and times as epoch ms: the UInt64 columns want integers.
         transforms: s.kafkaMetadata
           ? [{ convert: { kafka_offset: 'integer', kafka_ts: 'integer' } }]

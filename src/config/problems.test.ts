@@ -113,7 +113,7 @@ test('unknown keys and enum values suggest the closest name', () => {
     'agent.log_level: expected one of "trace", "debug", "info", "warn" or "error", got string "verbose" (fix: use one of "trace", "debug", "info", "warn" or "error")',
     'agent: unknown key "htpp" (did you mean "http"?)',
     'pipelines[0].source.start_from: expected "earliest" or "latest", got string "earlist" (did you mean "earliest"?)',
-    'pipelines[0].source: unknown key "zzz" (fix: remove it; valid keys here: brokers, topics, group_id, client_id, start_from, sasl, tls, session_timeout_ms, connection_timeout_ms, max_bytes_per_partition, max_record_bytes, max_in_flight_records)',
+    'pipelines[0].source: unknown key "zzz" (fix: remove it; valid keys here: brokers, topics, group_id, client_id, start_from, sasl, tls, session_timeout_ms, connection_timeout_ms, max_bytes_per_partition, max_record_bytes, max_in_flight_records, max_in_flight_bytes)',
   ]);
 });
 

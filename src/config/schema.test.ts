@@ -56,6 +56,7 @@ test('fills every default of the contract', () => {
     max_bytes_per_partition: 1048576,
     max_record_bytes: 8 * 1024 * 1024,
     max_in_flight_records: 200000,
+    max_in_flight_bytes: 64 * 1024 * 1024,
   });
   assert.deepEqual(p.transforms, []);
   assert.deepEqual(p.dead_letter, { topic: 'weir.orders.dlq', compression: 'gzip' });

@@ -260,7 +260,17 @@ export const kafkaSourceSchema = z
     max_in_flight_records: positiveInt()
       .default(200000)
       .describe(
-        'Backpressure: partitions are paused while more records than this are read but not yet acknowledged. Default 200000.',
+        'Backpressure: partitions are paused while more records than this are read but not yet acknowledged, and resumed at half. Default 200000.',
+      ),
+    // 64 MiB of record bytes: a record in flight is held about three times over (its bytes as
+    // read, its parsed fields, its row as serialized for the insert), so ~200 MiB of heap at the
+    // bound, which leaves room in the 1 GiB manifest for the join buffer and the dedup index.
+    // Small records reach max_in_flight_records first (200k × 250 B = 50 MiB), so throughput on
+    // ordinary events does not change.
+    max_in_flight_bytes: positiveInt()
+      .default(64 * 1024 * 1024)
+      .describe(
+        'Backpressure in bytes: partitions are paused while the records read but not yet acknowledged take more than this many bytes (key and value, as read from Kafka), and resumed at half. Memory held is about three times this (raw, parsed, serialized). Default 67108864 (64 MiB).',
       ),
   })
   .describe('The Kafka topics a pipeline reads.');

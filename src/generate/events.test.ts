@@ -20,6 +20,21 @@ function run(n: number, opts: Partial<EventFactoryOptions> = {}) {
 }
 
 describe('EventFactory', () => {
+  it('pads orders to the record size asked for, with text that differs between records', () => {
+    const { orders } = run(200, { recordBytes: 10_240, dupRate: 0 });
+    const notes = new Set<string>();
+    for (const r of orders) {
+      assert.equal(r.value.length, 10_240);
+      const order = JSON.parse(r.value.toString()) as { note: string; event_id: string };
+      assert.match(order.note, /^[A-Za-z0-9]+$/);
+      notes.add(order.note.slice(0, 64));
+    }
+    assert.ok(notes.size > 190, `${notes.size} distinct notes of 200`);
+    // Without a size the orders stay as they were (~250 bytes, no note).
+    const plain = run(10).orders.map((r) => JSON.parse(r.value.toString()) as object);
+    assert.ok(plain.every((o) => !('note' in o)));
+  });
+
   it('is deterministic: same seed, same bytes; other seed, other bytes', () => {
     const bytes = (seed: number) =>
       run(2000, { seed, dupRate: 0.1, badRate: 0.05, joinRate: 0.5 })

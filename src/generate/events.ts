@@ -2,7 +2,7 @@
 // records, plus a joinable "payments" stream. Same options and seed → same records, byte for byte,
 // so a test can recompute exactly what a run produced.
 import { makeMalformed, malformedKinds, type MalformedKind } from './malformed.ts';
-import { makeOrder } from './orders.ts';
+import { makeOrder, padOrder } from './orders.ts';
 import { makePayment, Schedule, type Payment } from './payments.ts';
 import { Random } from './random.ts';
 
@@ -30,6 +30,8 @@ export interface EventFactoryOptions {
   orphanRate: number;
   /** Keep every unique event id and join pair in memory for `uniqueEventIds()` / `joinPairs()`. */
   trackIds: boolean;
+  /** Pad each order with a `note` text field so its JSON is about this many bytes; 0 = no padding. */
+  recordBytes: number;
 }
 
 export const eventDefaults: Readonly<Omit<EventFactoryOptions, 'seed'>> = {
@@ -44,6 +46,7 @@ export const eventDefaults: Readonly<Omit<EventFactoryOptions, 'seed'>> = {
   joinDelayMs: 5000,
   orphanRate: 0,
   trackIds: false,
+  recordBytes: 0,
 };
 
 export type RecordKind = 'order' | 'duplicate' | MalformedKind | 'payment' | 'orphan_payment';
@@ -139,6 +142,7 @@ export class EventFactory {
     const eventId = this.content.uuid();
     const ts = jitterMs > 0 ? streamTime - this.content.int(jitterMs + 1) : streamTime;
     const order = makeOrder(this.content, eventId, keySpread, ts);
+    if (this.options.recordBytes > 0) padOrder(order, this.options.recordBytes, this.content);
     if (draw < badRate) {
       const kind = malformedKinds[this.decide.int(malformedKinds.length)]!;
       this.stats.malformed[kind]++;

@@ -59,6 +59,12 @@ export const generateFlags: readonly FlagSpec[] = [
     },
     { flag: 'key-spread', option: 'keySpread', kind: 'number', help: 'distinct user ids' },
     {
+      flag: 'record-bytes',
+      option: 'recordBytes',
+      kind: 'number',
+      help: 'pad each order with a note field to about N bytes of JSON (0 = ~250 bytes, no padding)',
+    },
+    {
       flag: 'traceparent-rate',
       option: 'traceparentRate',
       kind: 'number',

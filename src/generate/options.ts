@@ -53,6 +53,8 @@ export const generatorOptionsSchema = z
      * see as late.
      */
     maxInFlight: int(1, 64).default(1),
+    /** Pad each order with a `note` field so its JSON is about this many bytes; 0 = no padding. */
+    recordBytes: int(0, 100 * 1024 * 1024).default(0),
     /** Fraction of records that carry a W3C `traceparent` header. */
     traceparentRate: fraction().default(0),
     /** Fraction of distinct valid orders that get a payment (with joinTopic). */

@@ -9,6 +9,8 @@ export interface OrderItem {
 }
 
 export interface Order {
+  /** Filler text, only with a record size to reach (`recordBytes`). */
+  note?: string;
   event_id: string;
   user_id: string;
   session_id: string;
@@ -93,4 +95,36 @@ export function makeOrder(rng: Random, eventId: string, keySpread: number, ts: n
     items,
     ts,
   };
+}
+
+/**
+ * Letters and digits drawn once: a padded order takes a slice at a random place, so big records
+ * cost one substring each, not one random draw per byte, and still differ from one another.
+ */
+const FILLER = (() => {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  let x = 0x9e3779b9;
+  let s = '';
+  for (let i = 0; i < 1 << 17; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    s += alphabet[(x >>> 0) % alphabet.length];
+  }
+  return s;
+})();
+
+/** Adds a `note` so the order's JSON is `bytes` long (or as is, when it is already longer). */
+export function padOrder(order: Order, bytes: number, rng: Random): void {
+  const base = Buffer.byteLength(JSON.stringify(order)) + ',"note":""'.length;
+  let need = bytes - base;
+  if (need <= 0) return;
+  let note = '';
+  while (need > 0) {
+    const n = Math.min(need, FILLER.length / 2);
+    const at = rng.int(FILLER.length - n);
+    note += FILLER.slice(at, at + n);
+    need -= n;
+  }
+  order.note = note;
 }

@@ -80,6 +80,7 @@ export function eventOptionsFor(
     jitterMs: o.jitterMs,
     joinRate: joined ? o.joinRate : 0,
     joinDelayMs: o.joinDelayMs,
+    recordBytes: o.recordBytes,
     orphanRate: joined ? o.orphanRate : 0,
   };
 }
@@ -126,6 +127,12 @@ async function produce(
   const clock = deps.clock ?? systemClock;
   const baseTime = o.baseTime ?? Math.floor(clock.now());
   const factory = new EventFactory({ ...eventOptionsFor(o, baseTime), trackIds: false });
+  // A produce request's records for one partition form one record batch, which the broker
+  // refuses above message.max.bytes (1 MiB by default): big records go fewer to a request.
+  const batchSize =
+    o.recordBytes > 0
+      ? Math.max(1, Math.min(o.batchSize, Math.floor((768 * 1024) / o.recordBytes)))
+      : o.batchSize;
   // Its own sequence, so headers do not change the events.
   const traceRng = new Random(o.seed, 3);
   const bucket = o.rate > 0 ? new TokenBucket({ ratePerSec: o.rate, clock }) : undefined;
@@ -162,7 +169,7 @@ async function produce(
   let nextProgress = started + PROGRESS_EVERY_MS;
   let produced = 0;
   while (produced < o.count && !deps.signal?.aborted) {
-    let n = Math.min(o.batchSize, o.count - produced);
+    let n = Math.min(batchSize, o.count - produced);
     if (bucket) {
       n = bucket.take(n);
       if (n === 0) {
@@ -189,8 +196,8 @@ async function produce(
   if (!aborted) {
     // Payments held back for their event time go out at the end.
     const rest = factory.remainingPayments().map(toMessage);
-    for (let i = 0; i < rest.length; i += o.batchSize) {
-      await send([], rest.slice(i, i + o.batchSize));
+    for (let i = 0; i < rest.length; i += batchSize) {
+      await send([], rest.slice(i, i + batchSize));
     }
   }
   await inflight.drain();

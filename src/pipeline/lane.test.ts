@@ -102,6 +102,39 @@ function setup(over: Partial<LaneDeps> = {}) {
 }
 
 describe('PartitionLane', () => {
+  it('reports the bytes of the records it takes and releases them batch by batch', async () => {
+    let accepted = 0;
+    const released: number[] = [];
+    const t = setup({
+      onAccepted: (_n, bytes) => (accepted += bytes),
+      onSettled: (_n, bytes) => released.push(bytes),
+    });
+    const first = [rec(0, { id: 'a' }), rec(1, { id: 'bb' }), rec(2, 'not json')];
+    const second = [rec(3, { id: 'skip' }), rec(4, { id: 'c'.repeat(100) })];
+    const size = (rs: SourceRecord[]) =>
+      rs.reduce((n, r) => n + (r.value?.length ?? 0) + (r.key?.length ?? 0), 0);
+    await t.lane.accept(first);
+    t.lane.seal();
+    await t.lane.accept(second);
+    await t.lane.drain();
+    assert.equal(accepted, size(first) + size(second));
+    // One release per flushed batch, each the size of the records it covered (also the
+    // dead-lettered and the filtered ones: they were held until the batch committed).
+    assert.deepEqual(released, [size(first), size(second)]);
+  });
+
+  it('releases the bytes still in flight when the partition is revoked', async () => {
+    let held = 0;
+    const t = setup({
+      onAccepted: (_n, bytes) => (held += bytes),
+      onSettled: (_n, bytes) => (held -= bytes),
+    });
+    await t.lane.accept([rec(0, { id: 'a' }), rec(1, { id: 'b' })]);
+    assert.ok(held > 0);
+    t.lane.discard();
+    assert.equal(held, 0);
+  });
+
   it('cuts batches by rows and commits the offset after the last record of each', async () => {
     const t = setup();
     await t.lane.accept([

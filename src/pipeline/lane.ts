@@ -59,10 +59,10 @@ export interface LaneDeps {
   tracer?: BatchTracer;
   /** Output field with the event time for the end-to-end latency; default: the Kafka timestamp. */
   eventTimeField?: string;
-  /** Called when records enter the lane. */
-  onAccepted: (records: number) => void;
-  /** Called whenever records leave the lane (acknowledged or discarded). */
-  onSettled: (records: number) => void;
+  /** Called when records enter the lane, with their size as read (key and value bytes). */
+  onAccepted: (records: number, bytes: number) => void;
+  /** Called whenever records leave the lane (acknowledged or discarded), with their size. */
+  onSettled: (records: number, bytes: number) => void;
   /** A batch could not be delivered for a reason retrying will not fix. */
   onFatal: (err: unknown) => void;
   /** Stop and restart fetching this partition (the source's); default: nothing to stop. */
@@ -117,6 +117,13 @@ export class PartitionLane {
   private passedTo: bigint = -1n;
   committed: string | undefined;
   inFlight = 0;
+  /** Key and value bytes of the records in flight (what backpressure in bytes counts). */
+  private inFlightBytes = 0;
+  /**
+   * Per take, in offset order: its last offset and its records' bytes. Batches are flushed in
+   * offset order and end at a take's end, so a flushed batch releases the takes up to its end.
+   */
+  private readonly takes: { last: bigint; bytes: number }[] = [];
   private paused = false;
 
   /** The last offset of a pending batch from before a restart, still to be re-cut exactly. */
@@ -213,8 +220,12 @@ export class PartitionLane {
   private async take(fresh: SourceRecord[], mayCut: boolean): Promise<void> {
     if (this.discarded) return;
     this.lastAccepted = BigInt(fresh[fresh.length - 1]!.offset);
+    let bytes = 0;
+    for (const r of fresh) bytes += (r.value?.length ?? 0) + (r.key?.length ?? 0);
+    this.takes.push({ last: this.lastAccepted, bytes });
     this.inFlight += fresh.length;
-    this.d.onAccepted(fresh.length);
+    this.inFlightBytes += bytes;
+    this.d.onAccepted(fresh.length, bytes);
     const { pipeline, metrics } = this.d;
     const envelopes: Envelope[] = fresh.map((source) => ({ source, row: {} }));
     const started = preciseNow();
@@ -511,7 +522,15 @@ export class PartitionLane {
       this.step(batch, 'commit', SpanKind.CLIENT, { [ATTR.offset]: next }, commit),
     );
     this.inFlight -= batch.records;
-    this.d.onSettled(batch.records);
+    this.d.onSettled(batch.records, this.releaseBytes(BigInt(batch.lastOffset)));
+  }
+
+  /** Bytes of the takes up to `last` (a flushed batch's end), no longer in flight. */
+  private releaseBytes(last: bigint): number {
+    let bytes = 0;
+    while (this.takes.length > 0 && this.takes[0]!.last <= last) bytes += this.takes.shift()!.bytes;
+    this.inFlightBytes -= bytes;
+    return bytes;
   }
 
   /** Commits `next` and tells the stages; false when the commit failed. */
@@ -571,8 +590,11 @@ export class PartitionLane {
     for (const b of [this.open, ...this.sealed]) b?.trace?.end('discarded');
     this.open = undefined;
     const pending = this.inFlight;
+    const pendingBytes = this.inFlightBytes;
     this.inFlight = 0;
-    if (pending > 0) this.d.onSettled(pending);
+    this.inFlightBytes = 0;
+    this.takes.length = 0;
+    if (pending > 0) this.d.onSettled(pending, pendingBytes);
   }
 
   get isIdle(): boolean {

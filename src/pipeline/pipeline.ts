@@ -42,6 +42,8 @@ export class Pipeline {
   private parts: Parts | undefined;
   private readonly lanes = new Map<string, PartitionLane>();
   private inFlight = 0;
+  /** Key and value bytes of the records in flight (source.max_in_flight_bytes bounds them). */
+  private inFlightBytes = 0;
   private lastProgressAt: number;
   private clickhousePing: Probe | undefined;
   private readonly unregister: (() => void)[] = [];
@@ -172,7 +174,7 @@ export class Pipeline {
       this.fail(err);
       throw err;
     }
-    this.deps.metrics.inFlightRecords.set({ pipeline: this.name }, this.inFlight);
+    this.reportInFlight();
     const join = this.parts!.join;
     if (join?.isRight(topic)) {
       // Right events settle as soon as they are buffered, and held left events wait for them: a
@@ -186,7 +188,7 @@ export class Pipeline {
       }
       return;
     }
-    if (this.inFlight >= this.cfg.source.max_in_flight_records && lane.pause()) {
+    if (this.overInFlightLimit() && lane.pause()) {
       // Backpressure: stop fetching this partition until the sink catches up; what is buffered
       // is flushed now so the pause always ends.
       lane.seal();
@@ -223,10 +225,11 @@ export class Pipeline {
       clock,
       tracer: new BatchTracer(tracer ?? weirTracer(), { pipeline, topic, partition, table }),
       eventTimeField: this.cfg.event_time_field,
-      onAccepted: (n) => {
+      onAccepted: (n, bytes) => {
         this.inFlight += n;
+        this.inFlightBytes += bytes;
       },
-      onSettled: (n) => this.settled(n),
+      onSettled: (n, bytes) => this.settled(n, bytes),
       onFatal: (err) => this.fail(err),
       pauseFetch: () => source.pause(topic, partition),
       resumeFetch: () => source.resume(topic, partition),
@@ -235,13 +238,29 @@ export class Pipeline {
     return lane;
   }
 
-  private settled(records: number): void {
+  /** Backpressure: more records or more bytes in flight than the source allows. */
+  private overInFlightLimit(): boolean {
+    const { max_in_flight_records, max_in_flight_bytes } = this.cfg.source;
+    return this.inFlight >= max_in_flight_records || this.inFlightBytes >= max_in_flight_bytes;
+  }
+
+  private reportInFlight(): void {
+    const labels = { pipeline: this.name };
+    this.deps.metrics.inFlightRecords.set(labels, this.inFlight);
+    this.deps.metrics.inFlightBytes.set(labels, this.inFlightBytes);
+  }
+
+  private settled(records: number, bytes: number): void {
     this.inFlight = Math.max(0, this.inFlight - records);
+    this.inFlightBytes = Math.max(0, this.inFlightBytes - bytes);
     this.lastProgressAt = this.deps.clock.now();
-    this.deps.metrics.inFlightRecords.set({ pipeline: this.name }, this.inFlight);
+    this.reportInFlight();
     if (this.current !== 'running') return;
     const join = this.parts?.join;
-    const roomInFlight = this.inFlight <= this.cfg.source.max_in_flight_records / 2;
+    // Paused partitions resume at half of both limits, so a pause lasts more than one batch.
+    const { max_in_flight_records, max_in_flight_bytes } = this.cfg.source;
+    const roomInFlight =
+      this.inFlight <= max_in_flight_records / 2 && this.inFlightBytes <= max_in_flight_bytes / 2;
     // A join's right partitions wait for room in its buffer; the others for room in flight.
     const toResume = [...this.lanes.values()].filter(
       (l) => l.isPaused && (join?.isRight(l.topic) ? !join.full : roomInFlight),

@@ -142,6 +142,12 @@ export const CATALOGUE = {
     ['pipeline'],
     'Records consumed but not yet acknowledged (inserted, dead-lettered or dropped).',
   ),
+  inFlightBytes: gauge(
+    'in_flight_bytes',
+    'bytes',
+    ['pipeline'],
+    'Key and value bytes of the records in flight, as read from Kafka; bounded by source.max_in_flight_bytes.',
+  ),
   pausedPartitions: gauge(
     'paused_partitions',
     'partitions',
