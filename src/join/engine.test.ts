@@ -331,7 +331,8 @@ describe('join: late left events', () => {
       e.tick();
       return [...outs, ...released];
     };
-    const a = engine({ type: 'left', latenessMs: 5_000 }, { store, clock });
+    // Never paused here (no pipeline): a bound it reached would keep its idle rule off.
+    const a = engine({ type: 'left', latenessMs: 5_000, maxBufferRecords: 1e6 }, { store, clock });
     const outs = await run(a.e, a.released);
     const ids = outs.flatMap((o) => o.out.map((x) => String(x.row.id)));
     assert.equal(ids.length, 2000);
@@ -399,6 +400,32 @@ describe('join: the buffer bounded in bytes', () => {
     assert.equal(e.bufferedRight, 0);
     assert.equal(e.bufferedBytes, 0, 'released by the bytes it was counted with');
     assert.equal(e.full, false);
+  });
+
+  it('does not close windows while the right partitions are paused for a full buffer', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const one = EVENT_OVERHEAD_BYTES + 1 + 8;
+    const { e, clock, released } = engine({ maxBufferBytes: 3 * one });
+    await e.process([R('a', 100, 1), R('b', 101, 2)]);
+    await e.process([L('z', 120)]);
+    await e.process([L('a', 125)]);
+    // Right time 134 - 2 = 132: past z's window (130), not a's (135): a is held.
+    await e.process([R('c', 134, 3)]);
+    assert.equal(e.fullBy, 'bytes');
+    assert.equal(e.heldLeft, 1);
+    clock.advance(60_000);
+    e.tick();
+    assert.equal(e.heldLeft, 1, 'paused, not idle: the window of a@125 stays open');
+    // z committed: right events before 120 - 12 = 108 can match nothing more and go.
+    await e.checkpoint();
+    e.onCommit('orders', 0, '1');
+    assert.equal(e.full, false);
+    // Resumed: the partition has the idle timeout to deliver again; its next event is on time.
+    clock.advance(4_000);
+    e.tick();
+    assert.deepEqual(drops(await e.process([R('a', 133, 5)])), ['a:buffered']);
+    await e.process([R('y', 138)]);
+    assert.deepEqual(rows(released), ['a:5']);
   });
 
   it('is full at max_buffer_records when the events are small', async () => {

@@ -559,9 +559,18 @@ export class JoinEngine {
   /**
    * The idle rule: a right partition that received nothing for `idleMs` while left events wait
    * has its event time moved past them, and they are decided. Called by the stage's timer.
+   *
+   * While the buffer is full the right partitions are paused, not idle: closing windows then would
+   * make late the right events they have not delivered yet (matches lost to our own pause). Their
+   * idle clocks restart instead, so after the pause a partition has idleMs to deliver again. A
+   * buffer too small for the windows stalls the pipeline rather than dropping matches.
    */
   tick(): void {
     const now = this.d.clock.now();
+    if (this.full) {
+      for (const r of this.rights.values()) r.lastArrival = now;
+      return;
+    }
     for (const [partition, l] of this.lefts) {
       if (l.undecided === 0) continue;
       const r = this.rights.get(partition);
