@@ -182,7 +182,8 @@ export class Pipeline {
       const bound = join.fullBy;
       if (bound && lane.pause()) {
         // Normal while the right topic runs ahead of the left; a problem only when the windows
-        // need more than the bound, hence the fix in the line.
+        // need more than the bound (the pipeline then stalls: a paused partition is not idle, so
+        // no window is closed early), hence the fix in the line.
         const { max_buffer_records, max_buffer_bytes } = this.cfg.join!;
         this.log.warn(
           {
@@ -192,7 +193,7 @@ export class Pipeline {
             max_buffer_records,
             max_buffer_bytes,
           },
-          `join buffer full at max_buffer_${bound}: pausing the right partition until windows close; if left events then wait for idle_timeout (right events turn late), raise join.max_buffer_${bound}${bound === 'bytes' ? ' and the memory limit with it' : ''}, or narrow join.within`,
+          `join buffer full at max_buffer_${bound}: pausing the right partition until windows close; if the pipeline stalls here, the windows need more: raise join.max_buffer_${bound}${bound === 'bytes' ? ' (and the memory limit with it)' : ''} or narrow join.within`,
         );
         this.updatePaused();
       }
