@@ -35,6 +35,9 @@ test('join fills its defaults; the output is every left field then every right f
   assert.equal(p.join?.idle_timeout, 10_000);
   assert.equal(p.join?.match, 'all');
   assert.equal(p.join?.nats.bucket, 'weir_join_orders');
+  // Both bounds of the right buffer: 128 MiB fits the 1 GiB manifest next to what is in flight.
+  assert.equal(p.join?.max_buffer_records, 2_000_000);
+  assert.equal(p.join?.max_buffer_bytes, 128 * 1024 * 1024);
   assert.deepEqual(
     sinkFields(p).map((f) => `${f.name}:${f.type.kind}${f.nullable ? '?' : ''}`),
     [
@@ -58,6 +61,16 @@ test('join tolerates 5 s of producer jitter by default; a left join emits its la
   assert.equal(dl.data?.pipelines[0]!.join?.late_left, 'dead_letter');
   assert.ok(
     issues(withJoin({ late_left: 'drop' })).some((i) => i.startsWith('pipelines.0.join.late_left')),
+  );
+});
+
+test('join.max_buffer_bytes takes a positive integer', () => {
+  const r = weirConfigSchema.safeParse(withJoin({ max_buffer_bytes: 1_048_576 }));
+  assert.equal(r.data?.pipelines[0]!.join?.max_buffer_bytes, 1_048_576);
+  assert.ok(
+    issues(withJoin({ max_buffer_bytes: 0 })).some((i) =>
+      i.startsWith('pipelines.0.join.max_buffer_bytes'),
+    ),
   );
 });
 

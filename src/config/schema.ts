@@ -866,7 +866,16 @@ export const joinSchema = z
     max_buffer_records: positiveInt()
       .default(2_000_000)
       .describe(
-        'Right events held in memory for all partitions at most; beyond it the right partitions are paused until left events close windows. Default 2000000.',
+        'Right events held in memory for all partitions at most; beyond it the right partitions are paused until left events close windows. The buffer is full at this or at max_buffer_bytes, whichever comes first (with the defaults, the byte bound). Default 2000000.',
+      ),
+    // 128 MiB: the buffer's share of the 1 GiB the Kubernetes manifest gives, next to the records
+    // in flight, the dedup index, the batches being inserted, Node itself and the garbage
+    // collector's headroom. Counted with a per-event overhead, it bounds the heap the buffer takes
+    // whatever the event size: ~13,000 events of 10 KB or ~270,000 of 100 bytes.
+    max_buffer_bytes: positiveInt()
+      .default(128 * 1024 * 1024)
+      .describe(
+        'Bytes of right events held in memory for all partitions at most; beyond it the right partitions are paused until left events close windows, as at max_buffer_records. An event counts the UTF-8 bytes of its key and of the right fields the output uses, plus 400 bytes for holding it (its objects and index entries), so this bounds the heap the buffer takes. It is checked after each batch a right partition delivers, so the buffer may pass it by up to one fetch per partition (source.max_bytes_per_partition). A paused partition is not idle (idle_timeout closes no window meanwhile), so size it above what the windows need or the pipeline stalls: the right events of 2 × (within + allowed_lateness) of event time, plus, when catching up on a backlog, of the event time one fetch of a left partition spans (source.max_bytes_per_partition). Default 134217728 (128 MiB).',
       ),
     nats: z
       .strictObject({

@@ -8,7 +8,8 @@ import type { Envelope, StageOutput } from '../core/record.ts';
 import { envelope, sourceRecord } from '../stages/testkit.ts';
 import { planKey } from '../state/keyed/key.ts';
 import { MemoryKeyedStore } from '../state/keyed/memory-store.ts';
-import { JoinEngine, type JoinObserver, type JoinSettings } from './engine.ts';
+import { JoinEngine, encodeEntries, type JoinObserver, type JoinSettings } from './engine.ts';
+import { EVENT_OVERHEAD_BYTES } from './size.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const s = (sec: number) => T0 + sec * 1000;
@@ -47,6 +48,7 @@ function engine(
         { name: 'amount', side: 'right', field: 'amount' },
       ],
       maxBufferRecords: 1000,
+      maxBufferBytes: 1 << 30,
       lateLeft: 'emit_unmatched',
       ...over,
     },
@@ -62,7 +64,7 @@ const L = (id: string | null, sec: number, offset = offsets.orders++): Envelope 
     { id, ts: s(sec) },
     sourceRecord({}, { topic: 'orders', partition: 0, offset: String(offset) }),
   );
-const R = (orderId: string | null, sec: number, amount = 1, offset = offsets.payments++) =>
+const R = (orderId: string | null, sec: number, amount: unknown = 1, offset = offsets.payments++) =>
   envelope(
     { order_id: orderId, amount, paid: s(sec) },
     sourceRecord({}, { topic: 'payments', partition: 0, offset: String(offset) }),
@@ -329,7 +331,8 @@ describe('join: late left events', () => {
       e.tick();
       return [...outs, ...released];
     };
-    const a = engine({ type: 'left', latenessMs: 5_000 }, { store, clock });
+    // Never paused here (no pipeline): a bound it reached would keep its idle rule off.
+    const a = engine({ type: 'left', latenessMs: 5_000, maxBufferRecords: 1e6 }, { store, clock });
     const outs = await run(a.e, a.released);
     const ids = outs.flatMap((o) => o.out.map((x) => String(x.row.id)));
     assert.equal(ids.length, 2000);
@@ -362,5 +365,124 @@ describe('join: late left events', () => {
     const out = await e.process([L('x', 110), L('a', 105)]);
     assert.deepEqual(drops(out), ['x:expired', 'a:late']);
     assert.deepEqual(counted.slice(-2), ['left:late:1', 'late:left:5000:dropped']);
+  });
+});
+
+describe('join: the buffer bounded in bytes', () => {
+  // '€' is one UTF-16 code unit and three UTF-8 bytes: counting .length would see a third.
+  const euros = (n: number) => '€'.repeat(n);
+
+  it('counts a buffered event as the UTF-8 bytes of its key and kept fields, plus its overhead', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const { e } = engine();
+    // Kept: the key and `amount` (the output's one right field); `paid` is not kept.
+    await e.process([R('ключ', 100, euros(10))]);
+    assert.equal(e.bufferedBytes, EVENT_OVERHEAD_BYTES + 8 + 30);
+    await e.process([R('k', 100, 12.5)]);
+    assert.equal(e.bufferedBytes, 2 * EVENT_OVERHEAD_BYTES + 8 + 30 + 1 + 8);
+  });
+
+  it('is full at max_buffer_bytes long before max_buffer_records, and empties by bytes', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const one = EVENT_OVERHEAD_BYTES + 1 + 3000; // key "a" and 1,000 euros
+    const { e } = engine({ maxBufferRecords: 1000, maxBufferBytes: 3 * one });
+    await e.process([R('a', 100, euros(1000)), R('a', 101, euros(1000))]);
+    assert.equal(e.bufferedBytes, 2 * one);
+    assert.equal(e.fullBy, undefined);
+    await e.process([R('a', 102, euros(1000))]);
+    assert.equal(e.bufferedRight, 3);
+    assert.equal(e.fullBy, 'bytes');
+    assert.equal(e.full, true);
+    // Left time 115 committed: right events before 115 - 2 - 10 = 103 s can match nothing more.
+    await e.process([L('z', 115)]);
+    await e.checkpoint();
+    e.onCommit('orders', 0, '1');
+    assert.equal(e.bufferedRight, 0);
+    assert.equal(e.bufferedBytes, 0, 'released by the bytes it was counted with');
+    assert.equal(e.full, false);
+  });
+
+  it('does not close windows while the right partitions are paused for a full buffer', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const one = EVENT_OVERHEAD_BYTES + 1 + 8;
+    const { e, clock, released } = engine({ maxBufferBytes: 3 * one });
+    await e.process([R('a', 100, 1), R('b', 101, 2)]);
+    await e.process([L('z', 120)]);
+    await e.process([L('a', 125)]);
+    // Right time 134 - 2 = 132: past z's window (130), not a's (135): a is held.
+    await e.process([R('c', 134, 3)]);
+    assert.equal(e.fullBy, 'bytes');
+    assert.equal(e.heldLeft, 1);
+    clock.advance(60_000);
+    e.tick();
+    assert.equal(e.heldLeft, 1, 'paused, not idle: the window of a@125 stays open');
+    // z committed: right events before 120 - 12 = 108 can match nothing more and go.
+    await e.checkpoint();
+    e.onCommit('orders', 0, '1');
+    assert.equal(e.full, false);
+    // Resumed: the partition has the idle timeout to deliver again; its next event is on time.
+    clock.advance(4_000);
+    e.tick();
+    assert.deepEqual(drops(await e.process([R('a', 133, 5)])), ['a:buffered']);
+    await e.process([R('y', 138)]);
+    assert.deepEqual(rows(released), ['a:5']);
+  });
+
+  it('is full at max_buffer_records when the events are small', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const { e } = engine({ maxBufferRecords: 2, maxBufferBytes: 1 << 20 });
+    await e.process([R('a', 100), R('b', 100)]);
+    assert.equal(e.fullBy, 'records');
+  });
+
+  it('a rebuilt buffer counts the same bytes', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const store = new MemoryKeyedStore();
+    const a = engine({}, { store });
+    await a.e.process([R('é', 100, euros(7)), R('b', 101, { nested: ['ü', 2] })]);
+    await a.e.checkpoint();
+    const b = engine({}, { store });
+    await b.e.onAssign('payments', 0);
+    assert.equal(b.e.bufferedRight, 2);
+    assert.equal(b.e.bufferedBytes, a.e.bufferedBytes);
+  });
+
+  it('reports the bytes of held left events until they are decided', async () => {
+    offsets = { orders: 0, payments: 0 };
+    const { e } = engine();
+    await e.process([R('a', 100)]);
+    const value = JSON.stringify({ id: 'a', note: euros(5) });
+    const held = envelope(
+      { id: 'a', ts: s(105) },
+      sourceRecord(value, { topic: 'orders', partition: 0, offset: '0', key: Buffer.from('a') }),
+    );
+    await e.process([held]);
+    assert.equal(e.heldLeftBytes, Buffer.byteLength(value) + 1);
+    await e.process([R('y', 118)]);
+    assert.equal(e.heldLeftBytes, 0);
+  });
+
+  it('writes NATS entries of at most max payload bytes with multi-byte text', async () => {
+    offsets = { orders: 0, payments: 0 };
+    // 300 euros: 300 UTF-16 code units but 900 bytes per event.
+    const records = Array.from({ length: 40 }, (_, i) => ({
+      offset: i,
+      t: s(100),
+      key: `k${i}`,
+      row: { amount: euros(300) },
+      bytes: 0,
+    }));
+    const entries = encodeEntries([[39, s(100)]], records, 4000);
+    for (const entry of entries) assert.ok(entry.byteLength <= 4000, `${entry.byteLength} bytes`);
+    assert.ok(entries.length >= 10, `${entries.length} entries`);
+    // Through the engine: a store that refuses larger entries (as NATS does) takes them all, and a
+    // rebuild has every event back.
+    const store = new MemoryKeyedStore(4000);
+    const a = engine({}, { store });
+    await a.e.process(records.map((r) => R(r.key, 100, r.row.amount)));
+    await a.e.checkpoint();
+    const b = engine({}, { store });
+    await b.e.onAssign('payments', 0);
+    assert.equal(b.e.bufferedRight, 40);
   });
 });

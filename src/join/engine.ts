@@ -23,9 +23,16 @@
 // dead-letters it with reason `late`, as configured) — a left join never drops a left event.
 import type { Clock } from '../core/clock.ts';
 import { RecordError } from '../core/errors.ts';
-import type { DeadLetter, Envelope, Row, StageOutput } from '../core/record.ts';
+import {
+  recordBytes,
+  type DeadLetter,
+  type Envelope,
+  type Row,
+  type StageOutput,
+} from '../core/record.ts';
 import type { JoinOutput } from '../config/output-fields.ts';
 import { KeyedState, StatePartition, type KeyOf, type KeyedStore } from '../state/keyed/index.ts';
+import { eventBytes } from './size.ts';
 
 export interface JoinSettings {
   type: 'inner' | 'left';
@@ -41,7 +48,10 @@ export interface JoinSettings {
   leftTime: string;
   rightTime: string;
   outputs: readonly JoinOutput[];
+  /** The right buffer is full at this many events, or at maxBufferBytes, whichever comes first. */
   maxBufferRecords: number;
+  /** Bytes of the right buffer as counted by eventBytes (UTF-8 text plus a per-event cost). */
+  maxBufferBytes: number;
   /** A left join's late left events: emitted with null right fields, or dead-lettered. */
   lateLeft: 'emit_unmatched' | 'dead_letter';
 }
@@ -81,6 +91,8 @@ interface BufferedRight {
   t: number;
   key: string;
   row: Row;
+  /** What it counts against the byte bound, kept so that releasing it subtracts the same. */
+  bytes: number;
 }
 
 interface Held {
@@ -89,6 +101,8 @@ interface Held {
   t: number;
   offset: number;
   decided: boolean;
+  /** Bytes of its Kafka record (reported, not bounded here: held left events are in flight). */
+  bytes: number;
 }
 
 const MAX_MARKS = 512;
@@ -186,7 +200,7 @@ class RightPartition extends PartitionBase {
     list.push(r);
     this.queue.push(r);
     this.count++;
-    this.bytes += estimateBytes(r);
+    this.bytes += r.bytes;
   }
 
   /** Removes events that no left event from `threshold` on can match. */
@@ -204,7 +218,7 @@ class RightPartition extends PartitionBase {
         if (list.length === 0) this.byKey.delete(r.key);
       }
       this.count--;
-      this.bytes -= estimateBytes(r);
+      this.bytes -= r.bytes;
       n++;
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -228,6 +242,8 @@ class LeftPartition extends PartitionBase {
   held: Held[] = [];
   heldHead = 0;
   undecided = 0;
+  /** Bytes of the undecided held events. */
+  heldBytes = 0;
   committedMaxT = -Infinity;
   release: Release | undefined;
   /** Newest time of the held events not yet decided (for the idle rule). */
@@ -242,9 +258,6 @@ class LeftPartition extends PartitionBase {
     return this.held[this.heldHead];
   }
 }
-
-const estimateBytes = (r: BufferedRight): number =>
-  96 + r.key.length * 2 + 48 * Object.keys(r.row).length;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -320,7 +333,8 @@ export class JoinEngine {
       }
       if (e.m) for (const [o, t] of e.m) marks.push([o, t ?? -Infinity]);
       if (e.r && p instanceof RightPartition)
-        for (const [offset, t, key, row] of e.r) records.set(offset, { offset, t, key, row });
+        for (const [offset, t, key, row] of e.r)
+          records.set(offset, { offset, t, key, row, bytes: eventBytes(key, row) });
     }
     p.marks.merge(marks);
     p.marks.pending = [];
@@ -405,11 +419,13 @@ export class JoinEngine {
       }
       const key = this.keyOf(this.s.leftKey, env, out.dead);
       if (key === undefined) continue;
-      const h: Held = { env, key, t, offset, decided: false };
+      const h: Held = { env, key, t, offset, decided: false, bytes: 0 };
       if (this.decidable(r, t)) this.decide(h, r, out);
       else {
+        h.bytes = recordBytes(env.source);
         l.held.push(h);
         l.undecided++;
+        l.heldBytes += h.bytes;
         if (t > l.maxHeldT) l.maxHeldT = t;
       }
     }
@@ -442,7 +458,7 @@ export class JoinEngine {
       if (offset <= r.loadedUpTo) continue;
       const row: Row = {};
       for (const f of this.rightFields) row[f] = env.row[f] ?? null;
-      const b: BufferedRight = { offset, t, key, row };
+      const b: BufferedRight = { offset, t, key, row, bytes: eventBytes(key, row) };
       r.add(b);
       r.pending.push(b);
     }
@@ -532,6 +548,7 @@ export class JoinEngine {
       if (this.decidable(r, h.t)) {
         this.decide(h, r, out);
         l.undecided--;
+        l.heldBytes -= h.bytes;
       } else if (h.t > maxHeldT) maxHeldT = h.t;
     }
     l.maxHeldT = maxHeldT;
@@ -542,9 +559,18 @@ export class JoinEngine {
   /**
    * The idle rule: a right partition that received nothing for `idleMs` while left events wait
    * has its event time moved past them, and they are decided. Called by the stage's timer.
+   *
+   * While the buffer is full the right partitions are paused, not idle: closing windows then would
+   * make late the right events they have not delivered yet (matches lost to our own pause). Their
+   * idle clocks restart instead, so after the pause a partition has idleMs to deliver again. A
+   * buffer too small for the windows stalls the pipeline rather than dropping matches.
    */
   tick(): void {
     const now = this.d.clock.now();
+    if (this.full) {
+      for (const r of this.rights.values()) r.lastArrival = now;
+      return;
+    }
     for (const [partition, l] of this.lefts) {
       if (l.undecided === 0) continue;
       const r = this.rights.get(partition);
@@ -618,9 +644,22 @@ export class JoinEngine {
     return n;
   }
 
+  get heldLeftBytes(): number {
+    let n = 0;
+    for (const l of this.lefts.values()) n += l.heldBytes;
+    return n;
+  }
+
   /** The right buffer is at its bound: stop reading right partitions until windows close. */
   get full(): boolean {
-    return this.bufferedRight >= this.s.maxBufferRecords;
+    return this.fullBy !== undefined;
+  }
+
+  /** Which bound the right buffer has reached, if any (bytes first: the one memory depends on). */
+  get fullBy(): 'bytes' | 'records' | undefined {
+    if (this.bufferedBytes >= this.s.maxBufferBytes) return 'bytes';
+    if (this.bufferedRight >= this.s.maxBufferRecords) return 'records';
+    return undefined;
   }
 
   check(): { ok: boolean; detail?: string } {
@@ -630,7 +669,11 @@ export class JoinEngine {
   }
 }
 
-/** Entries of at most `maxBytes`: the marks in the first, the buffered events spread over all. */
+/**
+ * Entries of at most `maxBytes`: the marks in the first, the buffered events spread over all.
+ * Sizes are UTF-8 bytes, what NATS counts against its max payload: a string's .length (UTF-16 code
+ * units) is a third of that for text like "€" and made entries the bucket refuses.
+ */
 export function encodeEntries(
   marks: readonly Mark[],
   records: readonly BufferedRight[],
@@ -645,13 +688,14 @@ export function encodeEntries(
     parts = [];
     size = 0;
   };
-  const marksBytes = JSON.stringify(marks).length;
+  const marksBytes = Buffer.byteLength(JSON.stringify(marks));
   for (const r of records) {
     const text = JSON.stringify([r.offset, r.t, r.key, r.row]);
+    const bytes = Buffer.byteLength(text) + 1;
     const budget = maxBytes - 32 - (out.length === 0 ? marksBytes : 2);
-    if (parts.length > 0 && size + text.length + 1 > budget) flush(out.length === 0);
+    if (parts.length > 0 && size + bytes > budget) flush(out.length === 0);
     parts.push(text);
-    size += text.length + 1;
+    size += bytes;
   }
   flush(out.length === 0);
   return out;

@@ -61,6 +61,7 @@ export async function openJoin(cfg: JoinConfig, deps: OpenJoinDeps): Promise<Joi
           rightTime: cfg.right.time,
           outputs: joinOutputs(cfg, deps.fields),
           maxBufferRecords: cfg.max_buffer_records,
+          maxBufferBytes: cfg.max_buffer_bytes,
           lateLeft: cfg.late_left,
         },
         {

@@ -48,6 +48,7 @@ test('late left events of a left join: emitted, counted, warned once per interva
       rightTime: 'ts',
       outputs: [{ name: 'id', side: 'left', field: 'id' }],
       maxBufferRecords: 100,
+      maxBufferBytes: 1 << 20,
       lateLeft: 'emit_unmatched',
     },
     {

@@ -103,6 +103,7 @@ export class JoinStage implements Stage {
         {
           partition: `${topic}/${partition}`,
           buffered: this.engine.bufferedRight,
+          buffered_bytes: this.engine.bufferedBytes,
           ms: Math.round(seconds * 1000),
         },
         'join state rebuilt',
@@ -131,6 +132,19 @@ export class JoinStage implements Stage {
   /** Whether the right buffer is at its bound (the pipeline pauses right partitions). */
   get full(): boolean {
     return this.engine.full;
+  }
+
+  /** Which bound the right buffer reached, for the pause's log line. */
+  get fullBy(): 'bytes' | 'records' | undefined {
+    return this.engine.fullBy;
+  }
+
+  get bufferedRight(): number {
+    return this.engine.bufferedRight;
+  }
+
+  get bufferedBytes(): number {
+    return this.engine.bufferedBytes;
   }
 
   isRight(topic: string): boolean {
@@ -172,7 +186,8 @@ export class JoinStage implements Stage {
     const { metrics, pipeline } = this.d;
     metrics.joinBufferRecords.set({ pipeline, side: 'right' }, this.engine.bufferedRight);
     metrics.joinBufferRecords.set({ pipeline, side: 'left' }, this.engine.heldLeft);
-    metrics.joinBufferBytes.set({ pipeline }, this.engine.bufferedBytes);
+    metrics.joinBufferBytes.set({ pipeline, side: 'right' }, this.engine.bufferedBytes);
+    metrics.joinBufferBytes.set({ pipeline, side: 'left' }, this.engine.heldLeftBytes);
   }
 
   async close(): Promise<void> {

@@ -214,10 +214,21 @@ export class Pipeline {
     if (join?.isRight(topic)) {
       // Right events settle as soon as they are buffered, and held left events wait for them: a
       // right partition is paused only when the join's buffer is full.
-      if (join.full && lane.pause()) {
+      const bound = join.fullBy;
+      if (bound && lane.pause()) {
+        // Normal while the right topic runs ahead of the left; a problem only when the windows
+        // need more than the bound (the pipeline then stalls: a paused partition is not idle, so
+        // no window is closed early), hence the fix in the line.
+        const { max_buffer_records, max_buffer_bytes } = this.cfg.join!;
         this.log.warn(
-          { partition: lane.key, max_buffer_records: this.cfg.join!.max_buffer_records },
-          'join buffer full: pausing the right partition until windows close',
+          {
+            partition: lane.key,
+            buffered_records: join.bufferedRight,
+            buffered_bytes: join.bufferedBytes,
+            max_buffer_records,
+            max_buffer_bytes,
+          },
+          `join buffer full at max_buffer_${bound}: pausing the right partition until windows close; if the pipeline stalls here, the windows need more: raise join.max_buffer_${bound}${bound === 'bytes' ? ' (and the memory limit with it)' : ''} or narrow join.within`,
         );
         this.updatePaused();
       }

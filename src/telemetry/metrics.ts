@@ -302,13 +302,13 @@ export const CATALOGUE = {
     'join_buffer_records',
     'records',
     ['pipeline', 'side'],
-    'Events the join holds in memory: right (buffered for matching, bounded by max_buffer_records) and left (waiting for their window to close).',
+    'Events the join holds in memory: right (buffered for matching, bounded by max_buffer_records and max_buffer_bytes) and left (waiting for their window to close).',
   ),
   joinBufferBytes: gauge(
     'join_buffer_bytes',
     'bytes',
-    ['pipeline'],
-    'Estimated memory of the buffered right events.',
+    ['pipeline', 'side'],
+    'Bytes of the events the join holds: right as counted against max_buffer_bytes (UTF-8 bytes of the key and kept fields plus 400 per event), left as the Kafka records waiting for their window to close.',
   ),
   joinRebuildDuration: histogram(
     'join_rebuild_duration_seconds',

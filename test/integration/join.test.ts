@@ -41,6 +41,12 @@ interface JoinOptions {
   rightPartitions?: number;
   /** join.max_buffer_records; default the config's. */
   maxBuffer?: number;
+  /** join.max_buffer_bytes; default the config's. */
+  maxBufferBytes?: number;
+  /** Payments carry a `note` text field, joined into a `note` column. */
+  note?: boolean;
+  /** source.max_bytes_per_partition; default the config's. */
+  maxBytesPerPartition?: number;
 }
 
 interface JoinFixture {
@@ -82,7 +88,7 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
     query: `CREATE TABLE ${table} (
       event_id String, user_id String, amount Float64, created_at DateTime,
       payment_id Nullable(String), paid_amount Nullable(Float64), method Nullable(String),
-      paid_at Nullable(DateTime)
+      paid_at Nullable(DateTime)${o.note ? ', note Nullable(String)' : ''}
     ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}', '{replica}')
       ORDER BY (event_id)`,
   });
@@ -101,6 +107,7 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
           group_id: group,
           // A killed member holds its partitions until its session times out.
           session_timeout_ms: 6000,
+          ...(o.maxBytesPerPartition ? { max_bytes_per_partition: o.maxBytesPerPartition } : {}),
         },
         schema: {
           fields: {
@@ -118,6 +125,7 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
           match: 'all',
           idle_timeout: o.idle,
           ...(o.maxBuffer ? { max_buffer_records: o.maxBuffer } : {}),
+          ...(o.maxBufferBytes ? { max_buffer_bytes: o.maxBufferBytes } : {}),
           left: { key: 'event_id', time: 'created_at' },
           right: {
             topic: payments,
@@ -128,6 +136,7 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
                 amount: 'number',
                 method: 'string',
                 paid_at: { type: 'datetime', path: 'ts' },
+                ...(o.note ? { note: 'string' } : {}),
               },
             },
             key: 'order_id',
@@ -142,6 +151,7 @@ async function joinFixture(o: JoinOptions): Promise<JoinFixture> {
             paid_amount: 'right.amount',
             method: 'right.method',
             paid_at: 'right.paid_at',
+            ...(o.note ? { note: 'right.note' } : {}),
           },
           nats: { servers: [endpoints.nats], bucket: joinBucket },
         },
@@ -614,7 +624,10 @@ describe('temporal join end to end', () => {
       await waitForDrain(f, agent, 80_000);
       const text = await metricsOf(f);
       assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
-      assert.match(agent.output(), /join buffer full: pausing the right partition/);
+      assert.match(
+        agent.output(),
+        /join buffer full at max_buffer_records: pausing the right partition/,
+      );
       await assertExactPairs(f, want, 'inner');
       assert.equal(join(text, { side: 'right', reason: 'late' }), 0, 'no window closed early');
       process.stderr.write(`# bounded buffer: ${Date.now() - started} ms\n`);
@@ -720,4 +733,112 @@ describe('temporal join: late events never vanish', () => {
       }
     });
   }
+});
+
+describe('temporal join: the buffer bounded in bytes', () => {
+  // 960 payments of ~10 KB (text of "ü" and "€": UTF-8 bytes decide, not string .length) against a
+  // 1 MiB buffer, written before the agent starts: with no order yet nothing can leave the buffer,
+  // so the byte bound is reached for sure. The orders come after. What the windows need stays far
+  // below the bound: per partition, 2 × (1 s + 0.2 s) of event time plus what one fetch of orders
+  // spans (64 KiB of 8 KB orders, ~8 s): ~9 payments, ~90 KB; ~360 KB for all four.
+  const ORDERS_10K = 1200;
+  const MAX_BYTES = 1024 * 1024;
+
+  type Message = { key: string; value: string; partition: number };
+
+  /** Small sends, one at a time: each partition stays in order, every request far below 1 MB. */
+  async function send(topic: string, messages: Message[]): Promise<void> {
+    const producer = kafka().producer();
+    await producer.connect();
+    try {
+      for (let i = 0; i < messages.length; i += 20)
+        await producer.send({ topic, messages: messages.slice(i, i + 20) });
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
+  /** Orders 250 ms apart (1 s within a partition); 4 in 5 get a payment 50 ms later. */
+  function makeLoad() {
+    const base = Date.now() - 3_600_000;
+    const orders: Message[] = [];
+    const payments: Message[] = [];
+    const want: Expected = { orders: new Set(), pairs: new Set() };
+    let noteBytes = 0;
+    for (let i = 0; i < ORDERS_10K; i++) {
+      const id = randomUUID();
+      const partition = i % PARTITIONS;
+      const ts = base + i * 250;
+      // `pad` is not in the schema: it only makes a fetch of orders span few of them.
+      const order = { event_id: id, user_id: `u${i}`, amount: i, ts, pad: 'x'.repeat(8000) };
+      orders.push({ key: id, value: JSON.stringify(order), partition });
+      want.orders.add(id);
+      if (i % 5 === 0) continue;
+      const paymentId = randomUUID();
+      const note = `${paymentId}:${'ü€'.repeat(2000)}`; // 10,037 bytes, 4,037 code units
+      noteBytes += Buffer.byteLength(note);
+      const payment = {
+        payment_id: paymentId,
+        order_id: id,
+        amount: i,
+        method: 'card',
+        ts: ts + 50,
+      };
+      payments.push({ key: id, value: JSON.stringify({ ...payment, note }), partition });
+      want.pairs.add(`${id}|${paymentId}`);
+    }
+    return { orders, payments, want, noteBytes };
+  }
+
+  it('pauses the right topic at max_buffer_bytes with 10 KB payments; every pair lands once', async () => {
+    const started = Date.now();
+    const f = await joinFixture({
+      type: 'inner',
+      within: '1s',
+      lateness: '200ms',
+      idle: '5s',
+      maxBufferBytes: MAX_BYTES,
+      maxBytesPerPartition: 64 * 1024,
+      note: true,
+    });
+    let agent: WeirProcess | undefined;
+    try {
+      const load = makeLoad();
+      await send(f.payments, load.payments);
+      agent = runWeir(['run', '-c', f.configPath]);
+      const a = agent;
+      await whileRunning(
+        a,
+        'the right partitions to be paused at max_buffer_bytes',
+        () =>
+          Promise.resolve(
+            /join buffer full at max_buffer_bytes: pausing the right partition/.test(a.output()),
+          ),
+        60_000,
+      );
+      const paused = await metricsOf(f);
+      const buffered = metricValue(paused, 'weir_join_buffer_bytes', { side: 'right' });
+      assert.ok(buffered >= MAX_BYTES, `${buffered} bytes buffered at the pause`);
+      await send(f.orders, load.orders);
+      await waitForDrain(f, agent, 120_000);
+      const text = await metricsOf(f);
+      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      assert.doesNotMatch(agent.output(), /join buffer full at max_buffer_records/);
+      await assertExactPairs(f, load.want, 'inner');
+      const rs = await f.ch.query({
+        query: `SELECT sum(length(assumeNotNull(note))) AS bytes FROM ${f.table}`,
+        format: 'JSONEachRow',
+      });
+      const [sum] = await rs.json<{ bytes: string }>();
+      assert.equal(Number(sum?.bytes), load.noteBytes, 'every note landed whole');
+      assert.equal(join(text, { side: 'right', reason: 'late' }), 0, 'no window closed early');
+      assert.equal(join(text, { side: 'left', reason: 'late' }), 0);
+      const after = metricValue(text, 'weir_join_buffer_bytes', { side: 'right' });
+      assert.ok(after < MAX_BYTES, `${after} bytes buffered at the end`);
+      process.stderr.write(`# byte-bounded buffer: ${Date.now() - started} ms\n`);
+    } finally {
+      await agent?.stop();
+      await f.cleanup();
+    }
+  });
 });

@@ -56,8 +56,16 @@ export class MemoryKeyedStore implements KeyedStore {
     return { entries, deltas: deltas.length };
   }
 
+  /** Like a NATS bucket whose max value size is maxEntryBytes: a larger entry is refused. */
+  private tooLarge(entries: readonly Uint8Array[]): Error | undefined {
+    const big = entries.find((e) => e.byteLength > this.maxEntryBytes);
+    return big && new Error(`entry of ${big.byteLength} bytes exceeds ${this.maxEntryBytes}`);
+  }
+
   append(topic: string, partition: number, entries: Uint8Array[]): Promise<void> {
     if (this.failWith) return Promise.reject(this.failWith);
+    const tooLarge = this.tooLarge(entries);
+    if (tooLarge) return Promise.reject(tooLarge);
     this.appends++;
     const l = this.list(topic, partition);
     const k = `${topic}/${partition}`;
@@ -79,6 +87,8 @@ export class MemoryKeyedStore implements KeyedStore {
     chunks: Uint8Array[],
     coverage: number,
   ): Promise<void> {
+    const tooLarge = this.tooLarge(chunks);
+    if (tooLarge) return Promise.reject(tooLarge);
     const id = `snap${++this.seq}`;
     const l = this.list(topic, partition);
     for (const value of chunks) l.push({ seq: ++this.seq, kind: 's', snapshot: id, value });
