@@ -1,20 +1,28 @@
 // The agent's HTTP API: /metrics for Prometheus, /healthz (the process is alive and answering),
 // /readyz (every registered readiness check passes), each with a small JSON body saying why.
+// With a token (agent.http.token or WEIR_API_TOKEN), everything but /healthz needs it, except that
+// /readyz still answers its status code without it, so probes need no secret.
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
+import type { WeirConfig } from '../config/schema.ts';
 import type { ReadinessReport } from '../telemetry/health.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { accessOf, openApiWarning, requireToken } from './auth.ts';
 
 export interface ApiDeps {
   registry: Registry;
   readiness: () => ReadinessReport;
   /** Epoch ms the process started, for /healthz. */
   startedAt?: number;
+  /** Bearer token the API requires; undefined leaves it open. */
+  token?: string;
 }
 
 export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
   const startedAt = deps.startedAt ?? Date.now();
+  app.use(requireToken(deps.token, ['/healthz', '/readyz']));
   app.get('/healthz', (c) =>
     c.json({
       status: 'alive',
@@ -24,6 +32,15 @@ export function createApp(deps: ApiDeps): Hono {
   );
   app.get('/readyz', (c) => {
     const r = deps.readiness();
+    // Check reasons name hosts and quote peers' errors: only for callers with the token.
+    if (accessOf(c, deps.token) === 'denied')
+      return c.json(
+        {
+          status: r.ready ? 'ready' : 'not ready',
+          detail: 'send Authorization: Bearer <token> for the checks',
+        },
+        r.ready ? 200 : 503,
+      );
     const failing = Object.entries(r.checks)
       .filter(([, v]) => !v.ok)
       .map(([k, v]) => `${k}: ${v.reason ?? 'failing'}`);
@@ -59,4 +76,21 @@ export function startServer(app: Hono, host: string, port: number): Promise<Serv
       );
     });
   });
+}
+
+export interface StartApiOptions extends ApiDeps {
+  http: WeirConfig['agent']['http'];
+  logger: Logger;
+}
+
+/** Creates and starts the API as agent.http says, and logs where it listens and how it is guarded. */
+export async function startApi(o: StartApiOptions): Promise<ServerType> {
+  const { host, port } = o.http;
+  // An empty token (e.g. `token: ${VAR:-}`) means none, as an empty WEIR_API_TOKEN does.
+  const token = o.http.token || undefined;
+  const server = await startServer(createApp({ ...o, token }), host, port);
+  o.logger.info({ host, port, auth: token ? 'bearer token' : 'none' }, 'HTTP API listening');
+  const warning = openApiWarning(host, token);
+  if (warning) o.logger.warn(warning);
+  return server;
 }

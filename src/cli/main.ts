@@ -1,6 +1,7 @@
 // The `weir` command: run, validate, generate.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { withApiToken } from '../api/auth.ts';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import { generateMain } from '../generate/cli.ts';
@@ -21,7 +22,8 @@ export function fail(err: unknown): number {
 }
 
 async function run(configPath: string): Promise<number> {
-  const cfg = loadConfig(configPath);
+  // WEIR_API_TOKEN overrides agent.http.token (validate checks it the same way).
+  const cfg = withApiToken(loadConfig(configPath), process.env, configPath);
   const logger = createLogger({ level: cfg.agent.log_level });
   const agent = new Agent(cfg, { logger });
   let signals = 0;
@@ -69,7 +71,7 @@ async function validate(configPath: string, o: ValidateOptions): Promise<number>
         hint: 'drop --offline: creating needs the connections it skips',
       }),
     );
-  const cfg = loadConfig(configPath);
+  const cfg = withApiToken(loadConfig(configPath), process.env, configPath);
   let notes: string[] = [];
   if (!o.offline) {
     const logger = createLogger({ level: 'error' });

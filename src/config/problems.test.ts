@@ -175,3 +175,15 @@ test('secret values never appear in problems', () => {
     /sasl\.password: expected a string, got a number \(value hidden\) \(fix: put the value in quotes\)/,
   );
 });
+
+test('agent.http.token: short or spaced tokens are refused without quoting them; empty is none', () => {
+  const tokenLines = (token: string) => lines({ ...minimalConfig(), agent: { http: { token } } });
+  assert.deepEqual(tokenLines('hunter2hunter2'), [
+    'agent.http.token: the API token is shorter than 16 characters (fix: use at least 16 letters and digits, e.g. from: openssl rand -hex 32)',
+  ]);
+  const spaced = tokenLines('correct horse battery staple').join('\n');
+  assert.match(spaced, /^agent\.http\.token: the API token contains a space, a line break/);
+  assert.ok(!spaced.includes('horse'), spaced);
+  const ok = weirConfigSchema.parse({ ...minimalConfig(), agent: { http: { token: '' } } });
+  assert.equal(ok.agent.http.token, '');
+});

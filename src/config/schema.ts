@@ -88,6 +88,28 @@ const timeFormatSchema = z.enum(['auto', 'epoch_ms', 'epoch_s', 'iso']);
 
 // ---------------------------------------------------------------- agent
 
+/** Shortest API token accepted: 16 random characters are beyond guessing over HTTP. */
+export const minApiTokenLength = 16;
+
+/**
+ * What is wrong with an API token (from the config or WEIR_API_TOKEN), or undefined. Never quotes
+ * the token. Empty means "no token". Whitespace is refused rather than trimmed: a token read from a
+ * file with its trailing newline would otherwise differ from what the scraper sends.
+ */
+export function apiTokenProblem(token: string): { problem: string; fix: string } | undefined {
+  const fix = `use at least ${minApiTokenLength} letters and digits, e.g. from: openssl rand -hex 32`;
+  if (token === '') return undefined;
+  if (!/^[\x21-\x7e]+$/.test(token))
+    return {
+      problem:
+        'the API token contains a space, a line break or a non-ASCII character (a trailing newline from a file?)',
+      fix,
+    };
+  if (token.length < minApiTokenLength)
+    return { problem: `the API token is shorter than ${minApiTokenLength} characters`, fix };
+  return undefined;
+}
+
 const telemetrySchema = z
   .strictObject({
     tracing: z
@@ -129,12 +151,14 @@ export const agentSchema = z
   .strictObject({
     http: z
       .strictObject({
+        // All interfaces by default, as Prometheus exporters do: in a container the probes and the
+        // scrapes come from outside the pod, so a loopback default would break both.
         host: z
           .string()
           .min(1)
           .default('0.0.0.0')
           .describe(
-            'Address the HTTP server (health, readiness, metrics) listens on. Default "0.0.0.0".',
+            'Address the HTTP server (health, readiness, metrics) listens on: "0.0.0.0" for every interface (what containers need: probes and scrapes come from outside), "127.0.0.1" for this machine only. Default "0.0.0.0".',
           ),
         port: z
           .number()
@@ -143,6 +167,17 @@ export const agentSchema = z
           .max(65535)
           .default(8090)
           .describe('Port of the HTTP server; 0 picks a free port. Default 8090.'),
+        token: z
+          .string()
+          .meta(secret)
+          .superRefine((value, ctx) => {
+            const p = apiTokenProblem(value);
+            if (p) addProblem(ctx, [], p.problem, { fix: p.fix });
+          })
+          .optional()
+          .describe(
+            'Bearer token every endpoint but /healthz requires (Authorization: Bearer <token>); /readyz still answers its status code without it, with no detail. At least 16 visible ASCII characters, e.g. from `openssl rand -hex 32`; use ${VAR} to read it from the environment. WEIR_API_TOKEN, when set, wins over this. Default: none (the API is open, and a warning says so at start).',
+          ),
       })
       .prefault({})
       .describe('The HTTP server serving /healthz, /readyz and /metrics.'),

@@ -6,6 +6,7 @@ import { minimalConfig, minimalPipeline } from './testing.ts';
 
 test('secretPaths lists the passwords', () => {
   assert.deepEqual(secretPaths, [
+    'agent.http.token',
     'pipelines[].source.sasl.password',
     'pipelines[].sink.clickhouse.password',
     'pipelines[].sink.clickhouse.exactly_once.nats.password',

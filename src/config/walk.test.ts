@@ -59,6 +59,7 @@ test('walkOptions visits documented paths; secrets are found by meta', () => {
     assert.ok(paths.includes(expected), expected);
   assert.equal(new Set(paths).size, paths.length, 'no path visited twice');
   assert.deepEqual(secretPathsOf(weirConfigSchema), [
+    'agent.http.token',
     'pipelines[].source.sasl.password',
     'pipelines[].sink.clickhouse.password',
     'pipelines[].sink.clickhouse.exactly_once.nats.password',

@@ -4,7 +4,7 @@ import type { WeirConfig } from '../config/schema.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import type { Tracer } from '@opentelemetry/api';
-import { createApp, startServer } from '../api/server.ts';
+import { startApi } from '../api/server.ts';
 import { HealthChecks, type ReadinessReport } from '../telemetry/health.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createMetrics, type Metrics } from '../telemetry/metrics.ts';
@@ -72,12 +72,12 @@ export class Agent {
   async start(): Promise<void> {
     const { http, telemetry } = this.cfg.agent;
     if (!this.deps.tracer) this.tracing = startTracing(telemetry.tracing, this.deps.logger);
-    this.server = await startServer(
-      createApp({ registry: this.metrics.registry, readiness: () => this.readiness() }),
-      http.host,
-      http.port,
-    );
-    this.deps.logger.info({ host: http.host, port: http.port }, 'HTTP API listening');
+    this.server = await startApi({
+      registry: this.metrics.registry,
+      readiness: () => this.readiness(),
+      http,
+      logger: this.deps.logger,
+    });
     // Side by side: a pipeline waiting for its ClickHouse (pipeline/startup.ts) holds up no other.
     await Promise.all(this.pipelines.map((p) => p.start()));
     // A stop during the start (SIGTERM while waiting) has stopped the checks for good.

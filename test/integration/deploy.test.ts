@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import YAML from 'yaml';
 import { parseConfigText } from '../../src/config/load.ts';
+import { apiTokenProblem } from '../../src/config/schema.ts';
 import { catalogue as metricSpecs, catalogueNames } from '../../src/telemetry/metrics.ts';
 import { getText, metricValue, waitUntil } from '../helpers/agent.ts';
 import { generate, pipelineFixture, tableCounts } from '../helpers/pipeline.ts';
@@ -153,7 +154,12 @@ describe('docker-compose.yml', () => {
     for (const name of envExample.keys())
       assert.ok(composed.refs.has(name), `.env.example defines ${name}, which no service uses`);
     // Secrets have no default in the compose file: a missing .env fails loudly.
-    for (const secret of ['CLICKHOUSE_PASSWORD', 'COROOT_API_KEY', 'COROOT_CLICKHOUSE_PASSWORD'])
+    for (const secret of [
+      'CLICKHOUSE_PASSWORD',
+      'COROOT_API_KEY',
+      'COROOT_CLICKHOUSE_PASSWORD',
+      'WEIR_API_TOKEN',
+    ])
       assert.equal(composed.refs.get(secret)?.required, true, `${secret} should be required`);
   });
 
@@ -342,9 +348,20 @@ describe('docker-compose.yml', () => {
     const configMount = mounts.find((m) => m.target === '/etc/prometheus/prometheus.yml');
     assert.equal(configMount?.source, './deploy/compose/prometheus.yml');
     const config = obj(readYaml('deploy/compose/prometheus.yml'), 'prometheus.yml');
-    // promtool checks the config together with the rule files it names, read from the repo.
+    // promtool checks the config together with the files it names: the rules, read from the
+    // repo, and Weir's token file (which compose mounts), written here.
     const dir = mkdtempSync(join(tmpdir(), 'weir-prom-'));
-    const local = { ...config, rule_files: [repoPath('deploy/prometheus/rules/*.rules.yml')] };
+    writeFileSync(join(dir, 'weir-api-token'), envExample.get('WEIR_API_TOKEN') ?? '');
+    const local = {
+      ...config,
+      rule_files: [repoPath('deploy/prometheus/rules/*.rules.yml')],
+      scrape_configs: arr(config.scrape_configs, 'scrape_configs').map((raw) => {
+        const job = obj(raw, 'scrape');
+        if (!isRecord(job.authorization)) return job;
+        const credentials_file = join(dir, 'weir-api-token');
+        return { ...job, authorization: { ...job.authorization, credentials_file } };
+      }),
+    };
     writeFileSync(join(dir, 'prometheus.yml'), YAML.stringify(local));
     const res = promtool(['check', 'config', join(dir, 'prometheus.yml')]);
     rmSync(dir, { recursive: true, force: true });
@@ -368,6 +385,31 @@ describe('docker-compose.yml', () => {
     // ClickHouse serves the scraped port, Weir the one its config listens on.
     assert.match(readText('deploy/compose/clickhouse/weir.xml'), /<port>9363<\/port>/);
     assert.ok(arr(prom.command, 'prom.command').includes('--web.enable-remote-write-receiver'));
+  });
+
+  it("guards Weir's API with a token from .env, and Prometheus scrapes with the same one", () => {
+    const token = envOf(service('weir')).WEIR_API_TOKEN;
+    assert.equal(token, envExample.get('WEIR_API_TOKEN'));
+    // The demo value in .env.example is one the agent accepts, so the stack starts as copied.
+    assert.equal(apiTokenProblem(str(token, 'WEIR_API_TOKEN')), undefined);
+    // Prometheus gets it as a file: an inline config holding the same interpolated value.
+    const configs = obj(compose.configs, 'configs');
+    assert.equal(obj(configs['weir-api-token'], 'weir-api-token').content, token);
+    const mounted = arr(service('prometheus').configs, 'prometheus.configs').map((c) =>
+      obj(c, 'config'),
+    );
+    const file = mounted.find((c) => c.source === 'weir-api-token')?.target;
+    const config = obj(readYaml('deploy/compose/prometheus.yml'), 'prometheus.yml');
+    const weirJob = arr(config.scrape_configs, 'scrape_configs')
+      .map((j) => obj(j, 'scrape'))
+      .find((j) => j.job_name === 'weir');
+    assert.deepEqual(obj(weirJob, 'weir job').authorization, {
+      type: 'Bearer',
+      credentials_file: file,
+    });
+    // The probe of the weir container stays on /healthz, which needs no token.
+    const healthcheck = obj(service('weir').healthcheck, 'weir.healthcheck');
+    assert.match(arr(healthcheck.test, 'test').join(' '), /\/healthz/);
   });
 });
 
@@ -825,10 +867,10 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     return found[0]!;
   };
 
-  it('kustomization lists every manifest in the folder', () => {
+  it('kustomization lists every manifest in the folder (but the examples)', () => {
     const files = filesUnder(dir)
       .map((f) => f.slice(dir.length + 1))
-      .filter((f) => f !== 'kustomization.yaml');
+      .filter((f) => f !== 'kustomization.yaml' && !f.endsWith('.example.yaml'));
     assert.deepEqual([...resources].sort(), files);
     for (const d of docs) assert.ok(d.apiVersion && d.kind && obj(d.metadata, 'metadata').name);
   });
@@ -887,6 +929,50 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     const svcPorts = arr(svcSpec.ports, 'ports').map((p) => obj(p, 'p').name);
     assert.ok(svcPorts.includes(endpoint.port));
     assert.equal(endpoint.path, '/metrics');
+  });
+
+  it('the API token comes from weir-secrets; the ServiceMonitor sends it, the probes need none', () => {
+    const pod = obj(
+      obj(obj(byKind('Deployment').spec, 'spec').template, 'template').spec,
+      'pod spec',
+    );
+    const container = obj(arr(pod.containers, 'containers')[0], 'container');
+    const env = arr(container.env, 'env').map((e) => obj(e, 'env'));
+    const secretRef = (name: string) =>
+      obj(
+        obj(env.find((e) => e.name === name)?.valueFrom, `${name}.valueFrom`).secretKeyRef,
+        `${name} secretKeyRef`,
+      );
+    // Not optional: a pod without the key does not start, rather than serving an open API.
+    assert.deepEqual(secretRef('WEIR_API_TOKEN'), { name: 'weir-secrets', key: 'api-token' });
+    const endpoint = obj(arr(obj(byKind('ServiceMonitor').spec, 's').endpoints, 'e')[0], 'ep');
+    assert.deepEqual(endpoint.authorization, {
+      type: 'Bearer',
+      credentials: { name: 'weir-secrets', key: 'api-token' },
+    });
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+      const get = obj(obj(container[probe], probe).httpGet, `${probe}.httpGet`);
+      assert.equal(get.httpHeaders, undefined, `${probe} sends no token`);
+      assert.ok(['/healthz', '/readyz'].includes(str(get.path, `${probe}.path`)));
+    }
+
+    // The example Secret has every key the manifests read, and its token placeholder is one the
+    // agent refuses, so a copy applied unchanged stops the agent instead of opening it.
+    const [example] = readYamlDocs(`${dir}/secret.example.yaml`).map((d) => obj(d, 'Secret'));
+    assert.equal(example?.kind, 'Secret');
+    const meta = obj(example.metadata, 'metadata');
+    assert.equal(meta.name, 'weir-secrets');
+    assert.equal(meta.namespace, kustomization.namespace);
+    const data = obj(example.stringData, 'stringData');
+    const referenced = env
+      .map((e) => (isRecord(e.valueFrom) ? e.valueFrom.secretKeyRef : undefined))
+      .filter(isRecord);
+    for (const ref of referenced) {
+      assert.equal(ref.name, 'weir-secrets');
+      assert.ok(str(ref.key, 'key') in data, `the example Secret lacks ${String(ref.key)}`);
+    }
+    assert.ok(apiTokenProblem(str(data['api-token'], 'api-token')));
+    assert.ok(!resources.includes('secret.example.yaml'), 'the example is never applied');
   });
 });
 
