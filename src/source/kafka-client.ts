@@ -100,7 +100,7 @@ function saslOptions(sasl: SaslConfig): SASLOptions {
     mechanism: sasl.mechanism,
     username: sasl.username ?? '',
     password: sasl.password ?? '',
-  } as SASLOptions;
+  };
 }
 
 /** Who authenticates, for errors: the user, or where the OAuth token comes from. */
