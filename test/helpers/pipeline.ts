@@ -227,3 +227,18 @@ export async function metrics(f: PipelineFixture): Promise<string> {
 }
 
 export { metricValue };
+
+/** Waits until the fixture's agent answers /readyz with 200; its output tail in the timeout. */
+export async function waitAgentReady(
+  f: PipelineFixture,
+  agent: { output(): string },
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitUntil(
+    'the agent to be ready',
+    async () => (await getText(`http://127.0.0.1:${f.port}/readyz`)).status === 200,
+    timeoutMs,
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\n${agent.output().slice(-2000)}`);
+  });
+}

@@ -4,12 +4,13 @@
 // record lands exactly once.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { getText, runWeir, waitUntil } from '../helpers/agent.ts';
+import { runWeir, waitUntil } from '../helpers/agent.ts';
 import {
   generate,
   metricValue,
   metrics,
   pipelineFixture,
+  waitAgentReady,
   tableCounts,
   waitForDrain,
 } from '../helpers/pipeline.ts';
@@ -31,11 +32,7 @@ describe('memory bounded in bytes', () => {
     });
     const agent = runWeir(['run', '-c', f.configPath], { OTEL_SDK_DISABLED: 'true' });
     try {
-      await waitUntil(
-        `the agent to be ready\n${agent.output().slice(-2000)}`,
-        async () => (await getText(`http://127.0.0.1:${f.port}/readyz`)).status === 200,
-        60_000,
-      );
+      await waitAgentReady(f, agent);
       proxy.block('refuse');
       const report = await generate(f, { count: records, recordBytes: 10_240, seed: 11 });
       assert.equal(report.counts.unique, records);

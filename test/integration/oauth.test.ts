@@ -8,8 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { getText, runWeir, waitUntil, weirOnce } from '../helpers/agent.ts';
-import { generate, pipelineFixture, tableCounts } from '../helpers/pipeline.ts';
+import { runWeir, waitUntil, weirOnce } from '../helpers/agent.ts';
+import { generate, pipelineFixture, tableCounts, waitAgentReady } from '../helpers/pipeline.ts';
 import { endpoints } from '../helpers/stack.ts';
 
 /** An unsigned JWT for the broker's unsecured validator. */
@@ -36,11 +36,7 @@ describe('SASL OAUTHBEARER', () => {
     });
     const agent = runWeir(['run', '-c', f.configPath], { OTEL_SDK_DISABLED: 'true' });
     try {
-      await waitUntil(
-        `the agent to be ready\n${agent.output().slice(-2000)}`,
-        async () => (await getText(`http://127.0.0.1:${f.port}/readyz`)).status === 200,
-        60_000,
-      );
+      await waitAgentReady(f, agent);
       await generate(f, { count: 2000, seed: 21 });
       await waitUntil(
         'the first 2,000 rows',
