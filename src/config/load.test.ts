@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, describeError } from '../core/errors.ts';
+import { clearSecrets } from '../core/redact.ts';
 import { formatOf, loadConfig, parseConfigText, validateConfig } from './load.ts';
 import { InvalidConfigError } from './problems.ts';
 import { minimalConfig } from './testing.ts';
@@ -205,6 +206,46 @@ pipelines:
     assert.ok(lines.includes(line), `missing line:\n${line}\nin:\n${err.message}`);
   assert.equal(lines.length, 11);
   assert.ok(!err.message.includes('918273645'));
+});
+
+test('a loaded config registers its secrets: whatever is printed afterwards masks them', () => {
+  const yaml = minimalYaml.replace('table: orders', 'table: orders, password: "${CH_PW}"');
+  try {
+    loadConfig(file('secret.yaml', yaml), { CH_PW: 'loaded-secret' });
+    assert.equal(
+      describeError(new Error('login with loaded-secret failed')),
+      'login with *** failed',
+    );
+  } finally {
+    clearSecrets();
+  }
+});
+
+test('URL credentials are not echoed in errors; a password in url and password is refused', () => {
+  const bad = failure(() =>
+    validateConfig(
+      minimalConfig({
+        ...minimalConfig().pipelines[0]!,
+        sink: { clickhouse: { table: 'orders', url: 'http://u:pw-in-url@bad host' } },
+        dedup: { key: 'id', window: '1h', nats: { servers: ['nats://u:pw2-in-url@bad host'] } },
+      }),
+    ),
+  );
+  assert.match(describeError(bad), /invalid URL "http:\/\/\*\*\*@bad host"/);
+  assert.match(describeError(bad), /invalid NATS server "nats:\/\/\*\*\*@bad host"/);
+  assert.doesNotMatch(describeError(bad), /pw-in-url|pw2-in-url/);
+  const both = failure(() =>
+    validateConfig(
+      minimalConfig({
+        ...minimalConfig().pipelines[0]!,
+        sink: { clickhouse: { table: 'orders', url: 'http://u:pw@ch:8123', password: 'other' } },
+      }),
+    ),
+  );
+  assert.match(
+    describeError(both),
+    /sink\.clickhouse\.password: both url and password give a password \(fix: keep one/,
+  );
 });
 
 test('values read from the environment are not echoed in errors', () => {

@@ -4,9 +4,11 @@ import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../core/errors.ts';
+import { registerSecrets } from '../core/redact.ts';
 import { interpolateEnv, type Env } from './interpolate.ts';
 import { InvalidConfigError, problemsFromIssues, type ConfigProblem } from './problems.ts';
 import { weirConfigSchema, type WeirConfig } from './schema.ts';
+import { secretValues } from './secrets.ts';
 import { isPlainObject } from './values.ts';
 
 export type ConfigFormat = 'yaml' | 'json';
@@ -31,7 +33,10 @@ export function loadConfig(path: string, env: Env = process.env): WeirConfig {
   } catch (err) {
     throw unreadable(path, err);
   }
-  return parseConfigText(text, format, env, path);
+  const config = parseConfigText(text, format, env, path);
+  // From here on, whatever Weir prints is checked for these values (core/redact.ts).
+  registerSecrets(secretValues(config, env));
+  return config;
 }
 
 /** Like loadConfig, from text; `source` names it in the error. */

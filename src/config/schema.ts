@@ -2,6 +2,7 @@
 // rules, the TypeScript types and docs/config-reference.md all come from this file.
 import { z } from 'zod';
 import { scalarTypes } from '../core/fields.ts';
+import { redactUrl, splitCredentials } from '../core/redact.ts';
 import { checkFieldSpec, checkRetry, checkSasl, checkTls } from './field-rules.ts';
 import { checkConfig, pipelineRules, withDerivedDefaults } from './pipeline-rules.ts';
 import { addProblem, matching, nonEmptyRecord, unlessIssuesAt } from './rules.ts';
@@ -64,7 +65,7 @@ const broker = z.string().superRefine(
 const httpUrl = z.string().superRefine(
   matching(
     /^https?:\/\/[^\s/]+(\/\S*)?$/,
-    (v) => `invalid URL "${v}"`,
+    (v) => `invalid URL "${redactUrl(v)}"`,
     'write an http:// or https:// URL, e.g. http://127.0.0.1:8123',
     (v) => URL.canParse(v),
   ),
@@ -494,7 +495,7 @@ const natsServer = z
   .superRefine(
     matching(
       /^((nats|tls|ws|wss):\/\/)?([^\s/@]+@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/,
-      (v) => `invalid NATS server "${v}"`,
+      (v) => `invalid NATS server "${redactUrl(v)}"`,
       'write host:port or nats://host:port, e.g. 127.0.0.1:4222',
     ),
   );
@@ -669,6 +670,13 @@ export const clickHouseSinkSchema = z
       .describe(
         'Exactly-once delivery (see below); a bare mode is short for { mode: <mode> }. Default { mode: preferred } with NATS at 127.0.0.1:4222.',
       ),
+  })
+  .superRefine((ch, ctx) => {
+    // Two passwords would leave one silently unused.
+    if (ch.password !== '' && splitCredentials(ch.url).password !== undefined)
+      addProblem(ctx, ['password'], 'both url and password give a password', {
+        fix: 'keep one: remove password, or the user:password@ part of url',
+      });
   })
   .describe('The ClickHouse table a pipeline writes to.');
 

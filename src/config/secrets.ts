@@ -1,6 +1,10 @@
 // Secret options (passwords) are marked in the schema with `.meta({ secret: true })`; this is the
-// one place that turns that mark into masking for anything that prints a config.
+// one place that turns that mark into masking for anything that prints a config, and that lists
+// every secret value of a loaded config (those options, credentials inside URLs, OTLP headers)
+// so core/redact.ts can mask them in whatever is printed later.
 import type { z } from 'zod';
+import { decodeOrKeep, urlSecrets } from '../core/redact.ts';
+import type { Env } from './interpolate.ts';
 import { weirConfigSchema, type WeirConfig } from './schema.ts';
 import { isPlainObject } from './values.ts';
 import { childOf, isSecretAt, secretPathsOf, unwrap } from './walk.ts';
@@ -17,20 +21,57 @@ export function isSecretPath(path: readonly PropertyKey[]): boolean {
 
 /** A copy of `value` safe to print: every non-empty secret replaced by a mask. */
 export function redact<T>(value: T, schema: z.ZodType = weirConfigSchema): T {
-  return redactAt(value, schema) as T;
+  return mapSecrets(value, schema, (v) => (v === '' || v == null ? v : MASK)) as T;
 }
 
 export function redactConfig(config: WeirConfig): WeirConfig {
   return redact(config);
 }
 
-function redactAt(value: unknown, schema: z.ZodType | undefined): unknown {
-  if (schema && unwrap(schema).meta.secret) return value === '' || value == null ? value : MASK;
+/** The OTel variables whose values are sent to the collector as request headers (API keys). */
+const OTLP_HEADER_VARS = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'];
+const OTLP_ENDPOINT_VARS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'];
+
+/**
+ * Every secret value a loaded config brings: the secret options, the passwords in
+ * sink.clickhouse.url and in NATS servers (and a lone NATS `token@`), and from the environment the
+ * OTLP header values (`key=value,...`) and any password in an OTLP endpoint URL.
+ */
+export function secretValues(config: WeirConfig, env: Env = {}): string[] {
+  const out: string[] = [];
+  mapSecrets(config, weirConfigSchema, (v) => {
+    if (typeof v === 'string') out.push(v);
+    return v;
+  });
+  for (const p of config.pipelines) {
+    out.push(...urlSecrets(p.sink.clickhouse.url, false));
+    for (const nats of [p.dedup?.nats, p.join?.nats, p.sink.clickhouse.exactly_once.nats])
+      for (const server of nats?.servers ?? []) out.push(...urlSecrets(server, true));
+  }
+  for (const name of OTLP_HEADER_VARS)
+    for (const pair of (env[name] ?? '').split(',')) {
+      const value = pair.slice(pair.indexOf('=') + 1).trim();
+      if (pair.includes('=') && value !== '') out.push(value, decodeOrKeep(value));
+    }
+  for (const name of OTLP_ENDPOINT_VARS) out.push(...urlSecrets(env[name] ?? '', false));
+  return out;
+}
+
+/** A copy of `value` with `onSecret` applied to the value of every secret option. */
+function mapSecrets(
+  value: unknown,
+  schema: z.ZodType | undefined,
+  onSecret: (v: unknown) => unknown,
+): unknown {
+  if (schema && unwrap(schema).meta.secret) return onSecret(value);
   if (Array.isArray(value))
-    return value.map((item, i) => redactAt(item, schema && childOf(schema, i)));
+    return value.map((item, i) => mapSecrets(item, schema && childOf(schema, i), onSecret));
   if (isPlainObject(value)) {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, redactAt(v, schema && childOf(schema, k))]),
+      Object.entries(value).map(([k, v]) => [
+        k,
+        mapSecrets(v, schema && childOf(schema, k), onSecret),
+      ]),
     );
   }
   return value;

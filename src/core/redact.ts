@@ -73,10 +73,11 @@ export function urlSecrets(url: string, loneUserIsSecret: boolean): string[] {
   if (info === undefined) return [];
   const colon = info.indexOf(':');
   const secret = colon >= 0 ? info.slice(colon + 1) : loneUserIsSecret ? info : '';
-  return secret === '' ? [] : [secret, safeDecode(secret)];
+  return secret === '' ? [] : [secret, decodeOrKeep(secret)];
 }
 
-function safeDecode(s: string): string {
+/** Percent-decoded text, or the text as it is when it is not valid percent-encoding. */
+export function decodeOrKeep(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
