@@ -1,4 +1,5 @@
 // One error hierarchy. `retriable` decides whether work is retried; `hint` tells the user the fix.
+import { redact } from './redact.ts';
 
 export interface WeirErrorOptions {
   cause?: unknown;
@@ -63,8 +64,12 @@ export function isRetriable(err: unknown): boolean {
   );
 }
 
+/**
+ * One line for logs and the CLI: a WeirError's message and fix, else the message. Redacted
+ * (core/redact.ts): a library's message may quote a URL with its credentials.
+ */
 export function describeError(err: unknown): string {
-  if (err instanceof WeirError) return err.describe();
-  if (err instanceof Error) return err.message;
-  return String(err);
+  if (err instanceof WeirError) return redact(err.describe());
+  if (err instanceof Error) return redact(err.message);
+  return redact(String(err));
 }

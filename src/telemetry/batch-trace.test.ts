@@ -141,6 +141,16 @@ describe('batch trace', () => {
     }
   });
 
+  it('records errors without the credentials a message may quote', () => {
+    const batch = tracer.open(rec(1));
+    batch.end('failed', new Error('connect to http://weir:pw-in-url@ch:8123 failed'));
+    const s = one('batch');
+    assert.equal(s.status.message, 'connect to http://***@ch:8123 failed');
+    const event = JSON.stringify(s.events);
+    assert.match(event, /http:\/\/\*\*\*@ch:8123/);
+    assert.doesNotMatch(event, /pw-in-url/);
+  });
+
   it('does no work for unsampled batches', () => {
     const unsampled = rec(1, tp(PRODUCER_TRACE, PRODUCER_SPAN, '00'));
     const p = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });

@@ -21,6 +21,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { SourceRecord } from '../core/record.ts';
+import { redact } from '../core/redact.ts';
 
 /** Span attribute names (OpenTelemetry semantic conventions where one fits). */
 export const ATTR = {
@@ -252,7 +253,21 @@ export class BatchTrace {
 }
 
 export function recordError(span: Span, err: unknown): void {
+  const message = recordException(span, err);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
+/**
+ * Adds the `exception` event, its message and stack redacted (core/redact.ts): a library's message
+ * may quote a URL with its credentials. Returns the redacted message.
+ */
+export function recordException(span: Span, err: unknown): string {
   const e = err instanceof Error ? err : new Error(String(err));
-  span.recordException(e);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+  const message = redact(e.message);
+  span.recordException({
+    name: e.name,
+    message,
+    ...(e.stack !== undefined && { stack: redact(e.stack) }),
+  });
+  return message;
 }

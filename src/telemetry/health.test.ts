@@ -55,6 +55,18 @@ describe('readiness checks', () => {
     assert.equal(health.evaluate().ready, true);
   });
 
+  it('serves reasons without credentials (they are shown on /readyz)', () => {
+    const { health } = setup();
+    health.register({ pipeline: 'p', check: 'nats' }, () => ({
+      ok: false,
+      reason: 'NATS at nats://weir:pw@n:4222 is disconnected (reconnecting)',
+    }));
+    assert.deepEqual(health.evaluate().checks['p/nats'], {
+      ok: false,
+      reason: 'NATS at nats://***@n:4222 is disconnected (reconnecting)',
+    });
+  });
+
   it('treats a check that throws as failing', () => {
     const { health } = setup();
     health.register({ check: 'x' }, () => {

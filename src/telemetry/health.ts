@@ -4,6 +4,7 @@
 // timer), so /readyz answers at once, and each change of a check is logged once.
 import { systemClock, type Clock } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
+import { redact } from '../core/redact.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -64,6 +65,8 @@ export class HealthChecks {
       } catch (err) {
         result = { ok: false, reason: `the check failed: ${describeError(err)}` };
       }
+      // Reasons quote errors and addresses, and are served on /readyz: no credentials in them.
+      if (result.reason !== undefined) result = { ...result, reason: redact(result.reason) };
       checks[key] = result;
       if (!result.ok) ready = false;
       this.noteChange(key, name, result);

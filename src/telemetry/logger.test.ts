@@ -4,6 +4,7 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { FakeClock } from '../core/clock.ts';
+import { clearSecrets, registerSecrets } from '../core/redact.ts';
 import { LogLimiter } from './log-limit.ts';
 import { createLogger, logLimited } from './logger.ts';
 
@@ -62,6 +63,29 @@ describe('logger', () => {
     for (const secret of ['p1', 'p2', 'p3', 'Bearer x', '"t"'])
       assert.ok(!text.includes(secret), secret);
     assert.match(text, /\[redacted\]/);
+  });
+
+  it('masks URL user info and registered secret values in any field or message', async () => {
+    const { lines, logger } = capture();
+    registerSecrets(['ledger-t0ken', 'pa"ss']);
+    try {
+      logger.warn(
+        { nats: 'nats://u:url-pw@n:4222', err: 'auth failed for ledger-t0ken', detail: 'pa"ss' },
+        'NATS at nats://tok@n:4222 said ledger-t0ken',
+      );
+    } finally {
+      clearSecrets();
+    }
+    await flush();
+    assert.deepEqual(
+      { nats: lines[0]!.nats, err: lines[0]!.err, detail: lines[0]!.detail, msg: lines[0]!.msg },
+      {
+        nats: 'nats://***@n:4222',
+        err: 'auth failed for ***',
+        detail: '***',
+        msg: 'NATS at nats://***@n:4222 said ***',
+      },
+    );
   });
 
   it('rate-limits repeated lines and says how many were held back', async () => {

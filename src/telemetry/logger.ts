@@ -1,8 +1,11 @@
 // Structured JSON logs (pino). Every line carries the trace and span ids of the active span (so a
-// log line leads to its batch's trace), secrets are redacted by key wherever they appear, and
-// repeated failures go through a LogLimiter (logLimited) instead of flooding the log.
+// log line leads to its batch's trace), secrets are redacted by key wherever they appear, each
+// written line is redacted once more as text (URL user info, the config's secret values: see
+// core/redact.ts), and repeated failures go through a LogLimiter (logLimited) instead of flooding
+// the log.
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { redact } from '../core/redact.ts';
 import type { LogLimiter } from './log-limit.ts';
 
 export type { Logger };
@@ -37,6 +40,9 @@ export function createLogger(
       formatters: { level: (label) => ({ level: label }) },
       timestamp: pino.stdTimeFunctions.isoTime,
       mixin: traceFields,
+      // The last line of defence: whatever a field or message holds (a library's error text, a
+      // URL), the line written carries no credentials.
+      hooks: { streamWrite: redact },
     },
     opts.destination ?? process.stdout,
   );

@@ -20,6 +20,12 @@ describe('tracing settings', () => {
     assert.ok(traces.enabled && traces.describe.endsWith('http://x:4318/t'));
   });
 
+  it('describes an endpoint without the credentials in its URL', () => {
+    const r = resolveTracing(opts, { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel:key@collector' });
+    assert.ok(r.enabled);
+    assert.equal(r.describe, 'OTLP http/protobuf to https://***@collector/v1/traces');
+  });
+
   it('can be switched off by the config, OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none', () => {
     assert.equal(resolveTracing({ ...opts, enabled: false }, {}).enabled, false);
     assert.deepEqual(resolveTracing(opts, { OTEL_SDK_DISABLED: 'true' }), {

@@ -17,6 +17,7 @@ import {
   type Sampler,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
+import { redactUrl } from '../core/redact.ts';
 import { LogLimiter } from './log-limit.ts';
 import type { Logger } from './logger.ts';
 
@@ -42,7 +43,7 @@ export type ResolvedTracing =
       sampler: Sampler | undefined;
       /** `default`: Weir's OTLP/protobuf exporter; `env`: the SDK picks from OTEL_* variables. */
       exporter: 'default' | 'env';
-      /** Where the default exporter sends spans. */
+      /** Where the default exporter sends spans (may carry credentials: print it redacted). */
       endpoint: string;
       /** What is exported, for the start-up log line. */
       describe: string;
@@ -86,7 +87,7 @@ export function resolveTracing(opts: TracingOptions, env: Env = process.env): Re
     endpoint,
     describe: custom
       ? `as OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_PROTOCOL say`
-      : `OTLP http/protobuf to ${endpoint}`,
+      : `OTLP http/protobuf to ${redactUrl(endpoint)}`,
   };
 }
 
@@ -234,7 +235,7 @@ export function startTracing(
   if (resolved.sampler) config.sampler = resolved.sampler;
   const exporter =
     resolved.exporter === 'default'
-      ? new ReportingExporter(new OTLPTraceExporter(), resolved.endpoint, logger)
+      ? new ReportingExporter(new OTLPTraceExporter(), redactUrl(resolved.endpoint), logger)
       : undefined;
   if (exporter) config.traceExporter = exporter;
   const sdk = new NodeSDK(config);

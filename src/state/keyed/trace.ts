@@ -1,6 +1,7 @@
 // The span of a partition's rebuild, the same for every stateful stage: `<stage> rebuild`, with
 // the pipeline and the partition, and the exception if it failed.
 import { trace, type Span } from '@opentelemetry/api';
+import { recordException } from '../../telemetry/batch-trace.ts';
 
 export function traceRebuild<T>(
   stage: string,
@@ -19,7 +20,7 @@ export function traceRebuild<T>(
     try {
       return await rebuild(span);
     } catch (err) {
-      span.recordException(err as Error);
+      recordException(span, err);
       throw err;
     } finally {
       span.end();
