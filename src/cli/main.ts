@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { withApiToken } from '../api/auth.ts';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
+import { redact } from '../core/redact.ts';
 import { generateMain } from '../generate/cli.ts';
 import { Agent } from '../pipeline/agent.ts';
 import { describeMissing } from '../pipeline/check.ts';
@@ -91,7 +92,7 @@ async function validate(configPath: string, o: ValidateOptions): Promise<number>
     ...windowLatencyLines(cfg),
     ...notes,
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(redact(`${lines.join('\n')}\n`));
   return 0;
 }
 

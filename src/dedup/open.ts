@@ -4,6 +4,7 @@ import type { Kafka } from 'kafkajs';
 import type { DedupConfig, KafkaCompression } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FieldInfo } from '../core/fields.ts';
+import { redactUrls } from '../core/redact.ts';
 import { NatsKeyedStore, planKey } from '../state/keyed/index.ts';
 import { openStateBucket } from '../state/nats.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -52,7 +53,7 @@ export async function openDedup(cfg: DedupConfig, deps: OpenDedupDeps): Promise<
           mode: cfg.mode,
           window_ms: cfg.window,
           max_keys: cfg.max_keys,
-          nats: cfg.nats.servers,
+          nats: redactUrls(cfg.nats.servers),
         },
         'dedup state bucket ready',
       );

@@ -27,6 +27,16 @@ describe('NATS errors', () => {
     assert.match(denied.hint ?? '', /sink\.clickhouse\.exactly_once\.nats\.user\/password/);
   });
 
+  it('name the servers without the credentials in their URLs', () => {
+    const err = explainNatsError(
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'CONNECTION_REFUSED' }),
+      ['nats://weir:pw-in-url@n1:4222', 'tok3n@n2:4222'],
+      'dedup.nats',
+    );
+    assert.match(err.message, /cannot reach NATS at nats:\/\/\*\*\*@n1:4222,\*\*\*@n2:4222/);
+    assert.doesNotMatch(err.message, /pw-in-url|tok3n/);
+  });
+
   it('retries transient failures and gives up at once on others', async () => {
     let calls = 0;
     const logger = createLogger({ level: 'silent' });

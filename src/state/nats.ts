@@ -11,6 +11,7 @@ import {
   type NatsConnection,
 } from 'nats';
 import { ConfigError, ConnectionError, WeirError, describeError } from '../core/errors.ts';
+import { redactUrls } from '../core/redact.ts';
 import { retry } from '../core/retry.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
@@ -72,6 +73,8 @@ export async function connectNats(
     throw explainNatsError(err, cfg.servers, section);
   }
   let disconnected = false;
+  // Servers may carry credentials (nats://user:pass@host): only the redacted list is printed.
+  const where = redactUrls(cfg.servers);
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === Events.Disconnect) disconnected = true;
@@ -79,7 +82,7 @@ export async function connectNats(
       if (s.type === Events.Disconnect || s.type === Events.Reconnect || s.type === Events.Error)
         logger.warn(
           {
-            nats: cfg.servers.join(','),
+            nats: where,
             event: s.type,
             data: typeof s.data === 'string' ? s.data : JSON.stringify(s.data),
           },
@@ -87,7 +90,6 @@ export async function connectNats(
         );
     }
   })().catch(() => undefined);
-  const where = cfg.servers.join(',');
   return {
     nc,
     problem: () =>
@@ -105,7 +107,7 @@ export function explainNatsError(
   section: string,
 ): ConnectionError {
   const e = err as { code?: string; message?: string };
-  const where = `NATS at ${servers.join(',')}`;
+  const where = `NATS at ${redactUrls(servers)}`;
   const msg = e.message ?? String(err);
   if (e.code === 'AUTHORIZATION_VIOLATION' || /authorization|authentication/i.test(msg))
     return new ConnectionError(`${where} rejected the credentials: ${msg}`, {

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { RecordError } from '../../src/core/errors.ts';
+import { registerSecrets } from '../../src/core/redact.ts';
 import type { FieldInfo, FieldType } from '../../src/core/fields.ts';
 import { createTableSql } from '../../src/sink/clickhouse/ddl.ts';
 import { describeTable, serverInfo, tableEngine } from '../../src/sink/clickhouse/describe.ts';
@@ -527,7 +528,8 @@ describe('ClickHouse errors from the real server', () => {
     const bad = client({ username: 'weir', password });
     try {
       const err = await failure(bad.query({ query: 'SELECT 1' }));
-      const c = classifyClickHouseError(err, [password]);
+      registerSecrets([password]);
+      const c = classifyClickHouseError(err);
       assert.equal(c.kind, 'fatal');
       assert.ok(c.code === 193 || c.code === 516, `code ${c.code}`);
       assert.match(c.message, /password|Authentication failed/i);

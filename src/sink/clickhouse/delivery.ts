@@ -4,6 +4,7 @@
 // weir_exactly_once 0; `off` never opens a ledger.
 import type { ClickHouseSinkConfig } from '../../config/schema.ts';
 import { ConfigError, describeError, isRetriable } from '../../core/errors.ts';
+import { redactUrls } from '../../core/redact.ts';
 import { NatsLedgerStore } from '../../state/ledger-nats.ts';
 import { bucketExists, connectNats, ensureBucket } from '../../state/nats.ts';
 import type { Logger } from '../../telemetry/logger.ts';
@@ -63,7 +64,7 @@ export async function decideDelivery(
       // NATS being down is an outage, not a setup where exactly-once cannot hold: a run that
       // requires it waits for NATS (pipeline/startup.ts); `preferred` goes on at-least-once.
       if (cfg.mode === 'required' && isRetriable(err)) throw err;
-      problem = `the batch ledger in NATS (${cfg.nats.servers.join(',')}) is not available: ${describeError(err)}`;
+      problem = `the batch ledger in NATS (${redactUrls(cfg.nats.servers)}) is not available: ${describeError(err)}`;
     }
   }
   if (problem) {

@@ -6,6 +6,7 @@
 // server's message, and a plain Error with the raw body otherwise - which is what 18.16's
 // "Code: 193, e.displayText() = DB::Exception: ..." text always gives. Both are handled here.
 import { WeirError } from '../../core/errors.ts';
+import { redact } from '../../core/redact.ts';
 
 export type ErrorKind = 'retryable' | 'record' | 'fatal';
 
@@ -172,9 +173,9 @@ function httpStatus(err: unknown): number | undefined {
 
 /**
  * One line of the server's message: without the 18.16 `e.displayText() = ` wrapper, the version
- * and stack trace suffixes, and any of `secrets` (and any `user:password@` in URLs).
+ * and stack trace suffixes, URL credentials and the config's secrets (core/redact.ts).
  */
-export function cleanMessage(err: unknown, secrets: readonly string[] = []): string {
+export function cleanMessage(err: unknown): string {
   const o = asErrorLike(err);
   let text =
     typeof err === 'string' ? err : typeof o?.message === 'string' ? o.message : String(err);
@@ -183,19 +184,15 @@ export function cleanMessage(err: unknown, secrets: readonly string[] = []): str
     .replace(/,?\s*e\.what\(\) = DB::Exception\s*$/s, '')
     .replace(/e\.displayText\(\) = /, '')
     .replace(/\s*\(version [^)]*\)\s*$/, '')
-    .replace(/(\w+:\/\/[^/\s:@]+):[^@\s/]*@/g, '$1:***@')
     .replace(/\s+/g, ' ')
     .trim();
-  for (const s of secrets) if (s) text = text.split(s).join('***');
+  text = redact(text);
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
-/** Decides what to do with an error from a ClickHouse call. `secrets` are masked in the message. */
-export function classifyClickHouseError(
-  err: unknown,
-  secrets: readonly string[] = [],
-): ClassifiedError {
-  const message = cleanMessage(err, secrets);
+/** Decides what to do with an error from a ClickHouse call. */
+export function classifyClickHouseError(err: unknown): ClassifiedError {
+  const message = cleanMessage(err);
   const code = clickHouseCode(err);
   if (code !== undefined) {
     if (retryableCodes.has(code)) return { kind: 'retryable', code, message };

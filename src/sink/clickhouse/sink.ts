@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { ConfigError, ConnectionError, RecordError, WeirError } from '../../core/errors.ts';
 import type { FieldInfo } from '../../core/fields.ts';
 import type { DeadLetter, Row, SourceRecord } from '../../core/record.ts';
+import { redactUrl, splitCredentials } from '../../core/redact.ts';
 import { retry } from '../../core/retry.ts';
 import { LogLimiter } from '../../telemetry/log-limit.ts';
 import { logLimited, type Logger } from '../../telemetry/logger.ts';
@@ -61,6 +62,22 @@ export interface InsertBatch {
   lines: string[];
   sources: SourceRecord[];
   bytes: number;
+}
+
+/**
+ * The URL and credentials to connect with. Credentials in the URL (`http://user:pass@host:8123`)
+ * take the place of username/password (the config rejects a password in both), and are sent as
+ * credentials only: the client is given the URL without them, so nothing it prints carries them.
+ */
+export function clickHouseCredentials(
+  cfg: Pick<ClickHouseSinkConfig, 'url' | 'username' | 'password'>,
+): { url: string; username: string; password: string } {
+  const fromUrl = splitCredentials(cfg.url);
+  return {
+    url: fromUrl.url,
+    username: fromUrl.username ?? cfg.username,
+    password: fromUrl.password ?? cfg.password,
+  };
 }
 
 export class SinkStoppedError extends WeirError {
@@ -127,10 +144,11 @@ export class ClickHouseSink {
     deps: SinkDeps,
     opts: OpenOptions = {},
   ): Promise<ClickHouseSink> {
+    const { url, username, password } = clickHouseCredentials(cfg);
     const client = createClient({
-      url: cfg.url,
-      username: cfg.username,
-      password: cfg.password,
+      url,
+      username,
+      password,
       database: cfg.database,
       request_timeout: cfg.request_timeout_ms,
       compression: { request: false, response: false },
@@ -139,7 +157,7 @@ export class ClickHouseSink {
       // Errors are classified and logged once by Weir (without row data or credentials).
       log: { level: ClickHouseLogLevel.OFF },
     });
-    const where = `ClickHouse at ${cfg.url}`;
+    const where = `ClickHouse at ${redactUrl(cfg.url)}`;
     let server: ServerInfo;
     try {
       server = await serverInfo(client);
@@ -148,7 +166,7 @@ export class ClickHouseSink {
       const c = classifyClickHouseError(err);
       if (c.kind === 'retryable') throw cannotReach(where, c, err);
       throw new ConnectionError(
-        `${where} refused the connection as user '${cfg.username}': ${c.message}`,
+        `${where} refused the connection as user '${username}': ${c.message}`,
         {
           cause: err,
           hint:
