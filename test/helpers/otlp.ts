@@ -1,6 +1,11 @@
 // A minimal OTLP/HTTP trace receiver for tests: `POST /v1/traces` with a protobuf body, decoded
 // with protobufjs from the OTLP proto definitions (otlp/trace.proto), flattened into spans.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+} from 'node:http';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 
@@ -106,6 +111,8 @@ export interface OtlpReceiver {
   readonly contentTypes: string[];
   /** Requests that were not POST /v1/traces. */
   readonly strayRequests: string[];
+  /** The headers of every export request (e.g. an API key from OTEL_EXPORTER_OTLP_HEADERS). */
+  readonly requestHeaders: IncomingHttpHeaders[];
   close(): Promise<void>;
 }
 
@@ -122,6 +129,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const contentTypes: string[] = [];
   const strayRequests: string[] = [];
+  const requestHeaders: IncomingHttpHeaders[] = [];
   const server: Server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
@@ -131,6 +139,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       contentTypes.push(String(req.headers['content-type']));
+      requestHeaders.push(req.headers);
       try {
         spans.push(...decodeTraces(body));
       } catch (err) {
@@ -150,6 +159,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     spans,
     contentTypes,
     strayRequests,
+    requestHeaders,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
