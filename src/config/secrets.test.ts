@@ -20,15 +20,17 @@ test('secretPaths lists the passwords', () => {
   assert.equal(isSecretPath(['pipelines', 0, 'source', 'sasl', 'username']), false);
 });
 
+const saslSource = {
+  brokers: ['k:9092'],
+  topics: ['a'],
+  sasl: { mechanism: 'plain' as const, username: 'u', password: 'kafka-secret' },
+};
+
 test('redactConfig masks every non-empty secret and leaves the rest, without mutating', () => {
   const config = weirConfigSchema.parse(
     minimalConfig(
       minimalPipeline({
-        source: {
-          brokers: ['k:9092'],
-          topics: ['a'],
-          sasl: { mechanism: 'plain', username: 'u', password: 'kafka-secret' },
-        },
+        source: saslSource,
         sink: { clickhouse: { table: 't', password: 'ch-secret' } },
       }),
       minimalPipeline({ name: 'b', source: { brokers: ['k:9092'], topics: ['b'] } }),
@@ -53,11 +55,7 @@ test('secretValues lists every secret of a config: options, URL credentials, OTL
   const config = weirConfigSchema.parse(
     minimalConfig(
       minimalPipeline({
-        source: {
-          brokers: ['k:9092'],
-          topics: ['a'],
-          sasl: { mechanism: 'plain', username: 'u', password: 'kafka-secret' },
-        },
+        source: saslSource,
         sink: {
           clickhouse: {
             table: 't',

@@ -49,3 +49,11 @@ export function clickhouse(): ClickHouseClient {
 export function natsConnect(): Promise<NatsConnection> {
   return connect({ servers: endpoints.nats, name: randomName('weir-test') });
 }
+
+/** Deletes NATS KV buckets a test made (missing ones are fine). */
+export async function deleteBuckets(names: readonly string[]): Promise<void> {
+  const nc = await natsConnect();
+  const jsm = await nc.jetstreamManager();
+  for (const b of names) await jsm.streams.delete(`KV_${b}`).catch(() => undefined);
+  await nc.close();
+}

@@ -17,7 +17,7 @@ import {
   waitForDrain,
 } from '../helpers/pipeline.ts';
 import { startProxy, targetOf } from '../helpers/proxy.ts';
-import { clickhouse, createTopic, endpoints, natsConnect, randomName } from '../helpers/stack.ts';
+import { clickhouse, createTopic, deleteBuckets, endpoints, randomName } from '../helpers/stack.ts';
 
 const unique = (what: string) => `${what}-${randomBytes(6).toString('hex')}`;
 
@@ -39,12 +39,7 @@ function assertNoSecret(where: string, text: string, secrets: readonly string[] 
 }
 
 const buckets: string[] = [];
-after(async () => {
-  const nc = await natsConnect();
-  const jsm = await nc.jetstreamManager();
-  for (const b of buckets) await jsm.streams.delete(`KV_${b}`).catch(() => undefined);
-  await nc.close();
-});
+after(() => deleteBuckets(buckets));
 
 describe('secrets', () => {
   it('never appear in logs, errors, /readyz, /metrics or traces, through outages of every connection', async () => {
@@ -98,8 +93,13 @@ describe('secrets', () => {
         async () => (await getText(`http://127.0.0.1:${f.port}/readyz`)).status === 200,
         90_000,
       );
-      let sent = (await generate(f, { count: 2000, seed: 1 })).counts.total;
-      await waitForDrain(f);
+      let sent = 0;
+      /** Produces `count` new records (their own seed) and waits until every one is committed. */
+      const sendAndDrain = async (seed: number, count = 1000) => {
+        sent += (await generate(f, { count, seed })).counts.total;
+        await waitForDrain(f);
+      };
+      await sendAndDrain(1, 2000);
       await waitUntil('spans at the OTLP receiver', () => receiver.spans.length > 0, 60_000);
       assert.ok(
         receiver.requestHeaders.some((h) => h['x-api-key'] === OTLP_API_KEY),
@@ -130,16 +130,14 @@ describe('secrets', () => {
 
       // The collector goes away while batches complete: the export failure is logged once.
       otlpProxy.block('refuse');
-      sent += (await generate(f, { count: 1000, seed: 3 })).counts.total;
-      await waitForDrain(f);
+      await sendAndDrain(3);
       await waitUntil(
         'the export failure to be logged',
         () => agent.output().includes('tracing: cannot export spans'),
         60_000,
       );
       otlpProxy.unblock();
-      sent += (await generate(f, { count: 1000, seed: 4 })).counts.total;
-      await waitForDrain(f);
+      await sendAndDrain(4);
       await waitUntil(
         'spans exported again',
         () => agent.output().includes('tracing: exporting spans again'),
