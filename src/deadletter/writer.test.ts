@@ -43,6 +43,13 @@ describe('dead-letter sends', () => {
   });
 });
 
+describe('dead-letter detail', () => {
+  it('carries no URL credentials', () => {
+    const l = { ...letter(0, 10), detail: 'cannot insert at http://weir:pw-in-url@ch:8123' };
+    assert.equal(toMessage('p', l).headers['weir.detail'], 'cannot insert at http://***@ch:8123');
+  });
+});
+
 describe('dead letters too large for the topic', () => {
   it('are written whole up to the limit, with their size', () => {
     const m = toMessage('p', letter(0, 1000));

@@ -4,6 +4,7 @@ import type { CompressionTypes, Kafka, Producer, IHeaders } from 'kafkajs';
 import type { KafkaCompression } from '../config/schema.ts';
 import type { DeadLetter } from '../core/record.ts';
 import { recordBytes } from '../core/record.ts';
+import { redact } from '../core/redact.ts';
 import { compressionType } from '../source/codecs/index.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
@@ -53,7 +54,8 @@ export function toMessage(pipeline: string, l: DeadLetter, maxBytes = MAX_DEAD_L
   headers[DLQ_HEADERS.pipeline] = pipeline;
   headers[DLQ_HEADERS.stage] = l.stage;
   headers[DLQ_HEADERS.reason] = l.reason;
-  headers[DLQ_HEADERS.detail] = l.detail.slice(0, MAX_DETAIL);
+  // The detail is an error's text, which may quote a URL with its credentials.
+  headers[DLQ_HEADERS.detail] = redact(l.detail).slice(0, MAX_DETAIL);
   headers[DLQ_HEADERS.topic] = l.source.topic;
   headers[DLQ_HEADERS.partition] = String(l.source.partition);
   headers[DLQ_HEADERS.offset] = l.source.offset;
