@@ -75,6 +75,7 @@ test('secretValues lists every secret of a config: options, URL credentials, OTL
     OTEL_EXPORTER_OTLP_HEADERS: 'api-key=otlp-secret, x-team = Bearer%20abc',
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otel:endpoint-secret@collector/v1/traces',
     OTEL_SERVICE_NAME: 'not-a-secret',
+    WEIR_API_TOKEN: 'api-token-secret',
   });
   for (const secret of [
     'kafka-secret',
@@ -88,6 +89,7 @@ test('secretValues lists every secret of a config: options, URL credentials, OTL
     'Bearer%20abc',
     'Bearer abc',
     'endpoint-secret',
+    'api-token-secret',
   ])
     assert.ok(values.includes(secret), secret);
   for (const plain of ['weir', 'u', 'not-a-secret', 'api-key', 'x-team'])

@@ -28,14 +28,17 @@ export function redactConfig(config: WeirConfig): WeirConfig {
   return redact(config);
 }
 
+/** Variables whose whole value is a secret: the HTTP API token (api/auth.ts reads it). */
+const SECRET_VARS = ['WEIR_API_TOKEN'];
 /** The OTel variables whose values are sent to the collector as request headers (API keys). */
 const OTLP_HEADER_VARS = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'];
 const OTLP_ENDPOINT_VARS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'];
 
 /**
  * Every secret value a loaded config brings: the secret options, the passwords in
- * sink.clickhouse.url and in NATS servers (and a lone NATS `token@`), and from the environment the
- * OTLP header values (`key=value,...`) and any password in an OTLP endpoint URL.
+ * sink.clickhouse.url and in NATS servers (and a lone NATS `token@`), and from the environment
+ * WEIR_API_TOKEN, the OTLP header values (`key=value,...`) and any password in an OTLP endpoint URL.
+ * (OAuth tokens for Kafka are read at every authentication and registered then: source/oauth.ts.)
  */
 export function secretValues(config: WeirConfig, env: Env = {}): string[] {
   const out: string[] = [];
@@ -48,6 +51,7 @@ export function secretValues(config: WeirConfig, env: Env = {}): string[] {
     for (const nats of [p.dedup?.nats, p.join?.nats, p.sink.clickhouse.exactly_once.nats])
       for (const server of nats?.servers ?? []) out.push(...urlSecrets(server, true));
   }
+  for (const name of SECRET_VARS) out.push(env[name]?.trim() ?? '');
   for (const name of OTLP_HEADER_VARS)
     for (const pair of (env[name] ?? '').split(',')) {
       const value = pair.slice(pair.indexOf('=') + 1).trim();

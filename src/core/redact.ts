@@ -99,10 +99,13 @@ let pattern: RegExp | undefined;
  * forms it takes inside JSON (escaped) and URLs (percent-encoded).
  */
 export function registerSecrets(values: Iterable<string | undefined>): void {
+  const before = known.size;
   for (const v of values) {
     if (v === undefined || v.length < MIN_SECRET_LENGTH) continue;
     for (const form of [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)]) known.add(form);
   }
+  // Called again at every OAuth authentication, mostly with a token already known.
+  if (known.size === before) return;
   // Longest first, so a secret containing another is masked whole.
   const sorted = [...known].sort((a, b) => b.length - a.length);
   pattern =

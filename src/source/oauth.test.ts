@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConnectionError } from '../core/errors.ts';
+import { ConnectionError, describeError } from '../core/errors.ts';
+import { clearSecrets } from '../core/redact.ts';
 import { jwtExpiry, readToken, tokenProvider } from './oauth.ts';
 
 /** An unsigned JWT (what Kafka's unsecured validator takes) with the given claims. */
@@ -24,6 +25,18 @@ describe('OAuth token source', () => {
     assert.deepEqual(await provide(), { value: first });
     writeFileSync(file, second);
     assert.deepEqual(await provide(), { value: second });
+  });
+
+  it('has every token it reads masked in what Weir prints afterwards', () => {
+    const file = join(dir, 'masked');
+    const token = jwt({ sub: 'weir', exp: NOW / 1000 + 60 });
+    writeFileSync(file, token);
+    try {
+      readToken({ token_file: file }, now);
+      assert.equal(describeError(new Error(`rejected ${token}`)), 'rejected ***');
+    } finally {
+      clearSecrets();
+    }
   });
 
   it('reads the token from an environment variable', () => {

@@ -4,6 +4,7 @@
 // file takes effect on the next (re)authentication without a restart.
 import { readFileSync } from 'node:fs';
 import { ConnectionError } from '../core/errors.ts';
+import { registerSecrets } from '../core/redact.ts';
 
 export interface TokenSource {
   token_file?: string;
@@ -58,6 +59,8 @@ export function readToken(s: TokenSource, now: () => number = Date.now): OauthTo
     throw new ConnectionError(`no OAuth token in ${where(s)}: it is empty or unset`, {
       hint: fix(s),
     });
+  // Masked in whatever Weir prints from now on (a rotated token is a new secret).
+  registerSecrets([token]);
   const exp = jwtExpiry(token);
   if (exp !== undefined && exp * 1000 <= now())
     throw new ConnectionError(

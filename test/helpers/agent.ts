@@ -94,8 +94,13 @@ export async function waitUntil(
   );
 }
 
-export async function getText(url: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+/** GETs a URL; with `token`, as `Authorization: Bearer <token>` (the agent's API token). */
+export async function getText(
+  url: string,
+  token?: string,
+): Promise<{ status: number; body: string }> {
+  const headers = token === undefined ? undefined : { authorization: `Bearer ${token}` };
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000), headers });
   return { status: res.status, body: await res.text() };
 }
 

@@ -1,6 +1,6 @@
 // Secrets never leave the agent: a pipeline whose every connection carries credentials (ClickHouse
 // and NATS URLs with user:password, a NATS token, Kafka SASL, an OTLP API key header and an OTLP
-// endpoint with user info) runs through an outage of ClickHouse, NATS and the collector, and none
+// endpoint with user info; the HTTP API token from WEIR_API_TOKEN) runs through an outage of ClickHouse, NATS and the collector, and none
 // of the secrets may appear in the agent's output, /readyz, /metrics or the exported spans. Each
 // outage is made for this agent only, through a local TCP proxy. `weir validate` with a wrong
 // password names the problem without printing the password.
@@ -9,13 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { getText, runWeir, waitUntil, weirOnce, writeConfig } from '../helpers/agent.ts';
 import { startOtlpReceiver } from '../helpers/otlp.ts';
-import {
-  generate,
-  metrics,
-  pipelineFixture,
-  tableCounts,
-  waitForDrain,
-} from '../helpers/pipeline.ts';
+import { generate, pipelineFixture, tableCounts, waitForDrain } from '../helpers/pipeline.ts';
 import { startProxy, targetOf } from '../helpers/proxy.ts';
 import { clickhouse, createTopic, deleteBuckets, endpoints, randomName } from '../helpers/stack.ts';
 
@@ -27,7 +21,15 @@ const NATS_URL_PASSWORD = unique('nats-url-pw');
 const NATS_TOKEN = unique('nats-token');
 const OTLP_API_KEY = unique('otlp-api-key');
 const OTLP_URL_PASSWORD = unique('otlp-url-pw');
-const SECRETS = [STACK_PASSWORD, NATS_URL_PASSWORD, NATS_TOKEN, OTLP_API_KEY, OTLP_URL_PASSWORD];
+const API_TOKEN = unique('weir-api-token');
+const SECRETS = [
+  STACK_PASSWORD,
+  NATS_URL_PASSWORD,
+  NATS_TOKEN,
+  OTLP_API_KEY,
+  OTLP_URL_PASSWORD,
+  API_TOKEN,
+];
 
 /** Fails naming where a secret showed up, with the text around it. */
 function assertNoSecret(where: string, text: string, secrets: readonly string[] = SECRETS): void {
@@ -84,13 +86,16 @@ describe('secrets', () => {
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://otel:${OTLP_URL_PASSWORD}@127.0.0.1:${otlpProxy.port}/v1/traces`,
       OTEL_EXPORTER_OTLP_TRACES_HEADERS: `x-api-key=${OTLP_API_KEY}`,
       OTEL_BSP_SCHEDULE_DELAY: '200',
+      WEIR_API_TOKEN: API_TOKEN,
     });
-    const readyz = async () => (await getText(`http://127.0.0.1:${f.port}/readyz`)).body;
+    const api = (path: string) => getText(`http://127.0.0.1:${f.port}${path}`, API_TOKEN);
+    const readyz = async () => (await api('/readyz')).body;
+    const metricsText = async () => (await api('/metrics')).body;
     const seen: { where: string; text: string }[] = [];
     try {
       await waitUntil(
         `the agent to be ready\n${agent.output().slice(-3000)}`,
-        async () => (await getText(`http://127.0.0.1:${f.port}/readyz`)).status === 200,
+        async () => (await api('/readyz')).status === 200,
         90_000,
       );
       let sent = 0;
@@ -123,7 +128,7 @@ describe('secrets', () => {
         60_000,
         1000,
       );
-      seen.push({ where: '/metrics during the outage', text: await metrics(f) });
+      seen.push({ where: '/metrics during the outage', text: await metricsText() });
       chProxy.unblock();
       natsProxy.unblock();
       await waitForDrain(f);
@@ -145,7 +150,9 @@ describe('secrets', () => {
       );
       assert.equal((await tableCounts(f)).unique, sent, 'every record landed once');
       seen.push({ where: '/readyz', text: await readyz() });
-      seen.push({ where: '/metrics', text: await metrics(f) });
+      const finalMetrics = await metricsText();
+      assert.match(finalMetrics, /weir_sink_rows_total/, 'the API token opens /metrics');
+      seen.push({ where: '/metrics', text: finalMetrics });
     } finally {
       await agent.stop();
       await Promise.all([chProxy.close(), natsProxy.close(), otlpProxy.close()]);
