@@ -506,7 +506,9 @@ const natsConnectionShape = () => ({
     .array(natsServer)
     .min(1)
     .default(['127.0.0.1:4222'])
-    .describe('NATS servers with JetStream, host:port. Default ["127.0.0.1:4222"].'),
+    .describe(
+      'NATS servers with JetStream, host:port or nats://host:port; credentials may be given as nats://user:password@host:port or nats://token@host:port (percent-encode special characters; the same on every server, instead of user/password or token; never printed). Default ["127.0.0.1:4222"].',
+    ),
   user: z.string().min(1).optional().describe('NATS user; needs password. Default: none.'),
   password: z
     .string()
@@ -573,7 +575,9 @@ export const clickHouseSinkSchema = z
   .strictObject({
     url: httpUrl
       .default('http://127.0.0.1:8123')
-      .describe('HTTP(S) endpoint of ClickHouse. Default "http://127.0.0.1:8123".'),
+      .describe(
+        'HTTP(S) endpoint of ClickHouse. Credentials may be given in it, http://user:password@host:8123 (percent-encode special characters): they are sent as username and password, take their place, and are never printed; a password in both is an error. Default "http://127.0.0.1:8123".',
+      ),
     username: z.string().min(1).default('default').describe('ClickHouse user. Default "default".'),
     password: z
       .string()

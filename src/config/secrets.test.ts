@@ -81,7 +81,6 @@ test('secretValues lists every secret of a config: options, URL credentials, OTL
     'kafka-secret',
     'tok-secret',
     'nats-secret',
-    'ch%40url-secret',
     'ch@url-secret',
     'ledger-t0ken',
     'dedup-url-secret',

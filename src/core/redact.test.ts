@@ -56,23 +56,23 @@ test('redactUrlsIn masks every URL with user info in a text and leaves the rest'
 });
 
 test('splitCredentials moves decoded credentials out of the URL', () => {
-  assert.deepEqual(splitCredentials('http://weir:p%40ss%20w@127.0.0.1:8123/'), {
-    url: 'http://127.0.0.1:8123/',
-    username: 'weir',
-    password: 'p@ss w',
-  });
-  assert.deepEqual(splitCredentials('https://only-user@h:8443'), {
-    url: 'https://h:8443',
-    username: 'only-user',
-  });
-  assert.deepEqual(splitCredentials('http://h:8123'), { url: 'http://h:8123' });
-  assert.deepEqual(splitCredentials('not a url'), { url: 'not a url' });
+  const cases: [string, ReturnType<typeof splitCredentials>][] = [
+    [
+      'http://weir:p%40ss%20w@127.0.0.1:8123/',
+      { url: 'http://127.0.0.1:8123/', username: 'weir', password: 'p@ss w' },
+    ],
+    ['https://only-user@h:8443', { url: 'https://h:8443', username: 'only-user' }],
+    ['http://h:8123', { url: 'http://h:8123' }],
+    ['u:p@ss@n:4222', { url: 'n:4222', username: 'u', password: 'p@ss' }],
+    ['nats://t0ken@n:4222', { url: 'nats://n:4222', username: 't0ken' }],
+  ];
+  for (const [url, expected] of cases) assert.deepEqual(splitCredentials(url), expected, url);
 });
 
-test('urlSecrets finds the password (raw and decoded) and, where asked, a lone token', () => {
-  assert.deepEqual(urlSecrets('http://u:p%40ss@h', false), ['p%40ss', 'p@ss']);
-  assert.deepEqual(urlSecrets('u:pw@h:4222', false), ['pw', 'pw']);
-  assert.deepEqual(urlSecrets('nats://tok3n@h:4222', true), ['tok3n', 'tok3n']);
+test('urlSecrets finds the password (decoded) and, where asked, a lone token', () => {
+  assert.deepEqual(urlSecrets('http://u:p%40ss@h', false), ['p@ss']);
+  assert.deepEqual(urlSecrets('u:pw@h:4222', false), ['pw']);
+  assert.deepEqual(urlSecrets('nats://tok3n@h:4222', true), ['tok3n']);
   assert.deepEqual(urlSecrets('http://weir@h:8123', false), [], 'a user name is no secret');
   assert.deepEqual(urlSecrets('http://h:8123', true), []);
 });

@@ -47,33 +47,31 @@ export interface UrlCredentials {
 }
 
 /**
- * Splits the credentials out of an http(s) URL (`http://user:pa%40ss@host:8123`), decoded, so they
- * can be sent as credentials rather than in a URL that libraries may print.
+ * Splits the credentials out of a URL (`http://user:pa%40ss@host:8123`, also NATS's
+ * `user:pass@host:4222` without a scheme), decoded, so they can be sent as credentials rather than
+ * in a URL that libraries may print (or, like nats.js, ignore).
  */
 export function splitCredentials(url: string): UrlCredentials {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return { url };
-  }
-  if (u.username === '' && u.password === '') return { url };
+  const info = USER_INFO.exec(url)?.[2];
+  if (info === undefined) return { url };
   const out: UrlCredentials = { url: replaceUserInfo(url, '') };
-  if (u.username !== '') out.username = decodeURIComponent(u.username);
-  if (u.password !== '') out.password = decodeURIComponent(u.password);
+  const colon = info.indexOf(':');
+  const user = colon >= 0 ? info.slice(0, colon) : info;
+  const password = colon >= 0 ? info.slice(colon + 1) : '';
+  if (user !== '') out.username = decodeOrKeep(user);
+  if (password !== '') out.password = decodeOrKeep(password);
   return out;
 }
 
 /**
- * The secrets inside a URL's user info: the password, and for a lone user part (`nats://TOKEN@`,
- * which NATS reads as a token) that part, when `loneUserIsSecret`. Raw and decoded forms.
+ * The secret inside a URL's user info, decoded: the password, or a lone user part when
+ * `loneUserIsSecret` (`nats://TOKEN@host` is a NATS token; `http://weir@host` only a user name).
+ * The encoded form in the URL itself is masked by redactUrlsIn.
  */
 export function urlSecrets(url: string, loneUserIsSecret: boolean): string[] {
-  const info = USER_INFO.exec(url)?.[2];
-  if (info === undefined) return [];
-  const colon = info.indexOf(':');
-  const secret = colon >= 0 ? info.slice(colon + 1) : loneUserIsSecret ? info : '';
-  return secret === '' ? [] : [secret, decodeOrKeep(secret)];
+  const c = splitCredentials(url);
+  const secret = c.password ?? (loneUserIsSecret ? c.username : undefined);
+  return secret === undefined ? [] : [secret];
 }
 
 /** Percent-decoded text, or the text as it is when it is not valid percent-encoding. */

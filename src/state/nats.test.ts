@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../telemetry/logger.ts';
-import { ConnectionError, isRetriable } from '../core/errors.ts';
-import { explainNatsError, natsFailure, retryNats } from './nats.ts';
+import { ConfigError, ConnectionError, isRetriable } from '../core/errors.ts';
+import { explainNatsError, natsAuth, natsFailure, retryNats } from './nats.ts';
 
 describe('NATS errors', () => {
   it('name the config section to fix, never a password', () => {
@@ -35,6 +35,34 @@ describe('NATS errors', () => {
     );
     assert.match(err.message, /cannot reach NATS at nats:\/\/\*\*\*@n1:4222,\*\*\*@n2:4222/);
     assert.doesNotMatch(err.message, /pw-in-url|tok3n/);
+  });
+
+  it('turn credentials in server URLs into connection options (nats.js ignores them there)', () => {
+    const base = { timeout_ms: 1000 };
+    assert.deepEqual(
+      natsAuth({ ...base, servers: ['nats://weir:p%40ss@n1:4222', 'n2:4222'] }, 'dedup.nats'),
+      { servers: ['nats://n1:4222', 'n2:4222'], user: 'weir', pass: 'p@ss' },
+    );
+    assert.deepEqual(natsAuth({ ...base, servers: ['t0ken@n1:4222'] }, 'dedup.nats'), {
+      servers: ['n1:4222'],
+      token: 't0ken',
+    });
+    assert.deepEqual(
+      natsAuth({ ...base, servers: ['n1:4222'], user: 'u', password: 'p' }, 'dedup.nats'),
+      { servers: ['n1:4222'], user: 'u', pass: 'p', token: undefined },
+    );
+    assert.throws(
+      () => natsAuth({ ...base, servers: ['a:b@n1:4222', 'a:c@n2:4222'] }, 'join.nats'),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /servers of join\.nats carry different credentials/.test(err.message) &&
+        !err.message.includes(':b') &&
+        !err.message.includes(':c'),
+    );
+    assert.throws(
+      () => natsAuth({ ...base, servers: ['a:b@n1:4222'], token: 'x' }, 'join.nats'),
+      /join\.nats\.servers carry credentials and join\.nats sets them too/,
+    );
   });
 
   it('retries transient failures and gives up at once on others', async () => {

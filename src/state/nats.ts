@@ -11,7 +11,7 @@ import {
   type NatsConnection,
 } from 'nats';
 import { ConfigError, ConnectionError, WeirError, describeError } from '../core/errors.ts';
-import { redactUrls } from '../core/redact.ts';
+import { redactUrls, splitCredentials } from '../core/redact.ts';
 import { retry } from '../core/retry.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
@@ -40,8 +40,9 @@ export async function connectNats(
   logger: Logger,
   section: string,
 ): Promise<NatsHandle> {
+  const auth = natsAuth(cfg, section);
   const opts: ConnectionOptions = {
-    servers: cfg.servers,
+    servers: auth.servers,
     name,
     timeout: cfg.timeout_ms,
     // State must stay reachable: reconnect for as long as the process runs.
@@ -49,11 +50,11 @@ export async function connectNats(
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1000,
   };
-  if (cfg.user !== undefined) {
-    opts.user = cfg.user;
-    opts.pass = cfg.password;
+  if (auth.user !== undefined) {
+    opts.user = auth.user;
+    opts.pass = auth.pass;
   }
-  if (cfg.token !== undefined) opts.token = cfg.token;
+  if (auth.token !== undefined) opts.token = auth.token;
   if (cfg.credentials_file !== undefined) {
     let creds: Uint8Array;
     try {
@@ -99,6 +100,40 @@ export async function connectNats(
           ? `NATS at ${where} is disconnected (reconnecting)`
           : undefined,
   };
+}
+
+export interface NatsAuth {
+  /** The servers without credentials. */
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+}
+
+/**
+ * The servers and credentials to connect with. nats.js ignores credentials in a server URL, so
+ * `nats://user:pass@host` and `nats://token@host` are turned into user/pass or token here (for
+ * every server: the client has one set). Servers that disagree, or URL credentials beside
+ * user/token options, are a config error rather than a silent choice.
+ */
+export function natsAuth(cfg: NatsConfig, section: string): NatsAuth {
+  const parts = cfg.servers.map(splitCredentials);
+  const given = parts.filter((p) => p.username !== undefined || p.password !== undefined);
+  if (given.length === 0)
+    return { servers: cfg.servers, user: cfg.user, pass: cfg.password, token: cfg.token };
+  if (new Set(given.map((p) => `${p.username}:${p.password}`)).size > 1)
+    throw new ConfigError(`the servers of ${section} carry different credentials`, {
+      hint: `give every server of ${section}.servers the same user:password@ (or token@), or use ${section}.user/password or token`,
+    });
+  if (cfg.user !== undefined || cfg.token !== undefined)
+    throw new ConfigError(`${section}.servers carry credentials and ${section} sets them too`, {
+      hint: `keep one: the user:password@ (or token@) in the servers, or ${section}.user/password or token`,
+    });
+  const { username, password } = given[0]!;
+  const servers = parts.map((p) => p.url);
+  return password === undefined
+    ? { servers, token: username }
+    : { servers, user: username ?? '', pass: password };
 }
 
 export function explainNatsError(

@@ -3,11 +3,17 @@
 // endpoint with user info; the HTTP API token from WEIR_API_TOKEN) runs through an outage of ClickHouse, NATS and the collector, and none
 // of the secrets may appear in the agent's output, /readyz, /metrics or the exported spans. Each
 // outage is made for this agent only, through a local TCP proxy. `weir validate` with a wrong
-// password names the problem without printing the password.
+// password names the problem without printing the password. NATS credentials in a server URL
+// reach a NATS of the test's own that requires them.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { getText, runWeir, waitUntil, weirOnce, writeConfig } from '../helpers/agent.ts';
+import { describeError } from '../../src/core/errors.ts';
+import { connectNats } from '../../src/state/nats.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
+import { freePort, getText, runWeir, waitUntil, weirOnce, writeConfig } from '../helpers/agent.ts';
 import { startOtlpReceiver } from '../helpers/otlp.ts';
 import { generate, pipelineFixture, tableCounts, waitForDrain } from '../helpers/pipeline.ts';
 import { startProxy, targetOf } from '../helpers/proxy.ts';
@@ -269,4 +275,57 @@ describe('secrets', () => {
       await cleanup();
     }
   });
+
+  it('NATS credentials in a server URL are sent (nats.js ignores them there), a rejected one not printed', async () => {
+    // A NATS of this test's own that requires a password (the shared one has no auth).
+    const password = unique('nats-auth-pw');
+    const port = await freePort();
+    const server = spawn(
+      NATS_SERVER,
+      ['-a', '127.0.0.1', '-p', String(port), '--user', 'weir', '--pass', password],
+      { stdio: 'ignore' },
+    );
+    const logger = createLogger({ level: 'silent' });
+    try {
+      await waitUntil('the private nats-server to listen', () => accepts(port), 20_000);
+      const cfg = (server: string) => ({ servers: [server], timeout_ms: 5000 });
+      const { nc } = await connectNats(
+        cfg(`nats://weir:${password}@127.0.0.1:${port}`),
+        'weir-test',
+        logger,
+        'dedup.nats',
+      );
+      await nc.close();
+      const wrong = unique('wrong-nats-pw');
+      const err = await connectNats(
+        cfg(`nats://weir:${wrong}@127.0.0.1:${port}`),
+        'weir-test',
+        logger,
+        'dedup.nats',
+      ).then(
+        () => assert.fail('a wrong password connected'),
+        (e: unknown) => e,
+      );
+      const text = describeError(err);
+      assert.match(text, /NATS at nats:\/\/\*\*\*@127\.0\.0\.1:\d+ rejected the credentials/);
+      assertNoSecret('the NATS error', text, [wrong, password]);
+    } finally {
+      server.kill();
+    }
+  });
 });
+
+const NATS_SERVER = '/usr/sbin/nats-server';
+
+/** Whether something accepts TCP connections on the port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
