@@ -106,10 +106,7 @@ export function registerSecrets(values: Iterable<string | undefined>): void {
   if (known.size === before) return;
   // Longest first, so a secret containing another is masked whole.
   const sorted = [...known].sort((a, b) => b.length - a.length);
-  pattern =
-    sorted.length === 0
-      ? undefined
-      : new RegExp(sorted.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  pattern = new RegExp(sorted.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
 }
 
 /** Forgets every registered secret (tests). */
