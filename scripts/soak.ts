@@ -17,7 +17,7 @@ import { prefixedLog, runScript, sleep } from './faults/script.ts';
 import { openFaultPipeline } from './faults/pipeline.ts';
 
 const usage =
-  '--minutes N [--rate R] [--fault-every S] [--seed S] [--partitions P] (defaults: 10 min, 2000/s)';
+  '--minutes N [--rate R] [--fault-every S] [--seed S] [--partitions P] [--window-seconds W] (defaults: 10 min, 2000/s, a 120 s dedup window)';
 const log = prefixedLog('soak');
 
 /** Resident memory samples of whichever agent process is running, one a second. */
@@ -65,18 +65,32 @@ class RssSampler {
 async function main(): Promise<number> {
   const o = parseFlags(
     process.argv.slice(2),
-    { minutes: 10, rate: 2000, faultEvery: 0, seed: Date.now() % 100_000, partitions: 4 },
+    {
+      minutes: 10,
+      rate: 2000,
+      faultEvery: 0,
+      seed: Date.now() % 100_000,
+      partitions: 4,
+      windowSeconds: 120,
+    },
     usage,
   );
   const durationMs = o.minutes * 60_000;
   if (durationMs <= 0 || o.rate <= 0)
     throw new Error(`--minutes and --rate must be > 0 (${usage})`);
   const everyMs = o.faultEvery * 1000 || Math.min(60_000, Math.max(15_000, durationMs / 5));
-  const warmupMs = Math.min(60_000, durationMs / 10);
+  // The dedup window is short so that its state stops growing early: after the warm-up (a window
+  // and a minute, at most a fifth of the run) memory should be flat, and growth would be a leak.
+  const warmupMs = Math.min(durationMs / 5, o.windowSeconds * 1000 + 60_000);
   log(`bringing the stack up`);
   stack('up');
   const proxy = await startProxy(targetOf(endpoints.clickhouse));
-  const p = await openFaultPipeline({ name: 'soak', partitions: o.partitions, sinkUrl: proxy.url });
+  const p = await openFaultPipeline({
+    name: 'soak',
+    partitions: o.partitions,
+    sinkUrl: proxy.url,
+    dedupWindow: `${o.windowSeconds}s`,
+  });
   const agent = new AgentProcess(p.configPath, log);
   const t0 = Date.now();
   agent.start();

@@ -27,6 +27,8 @@ export interface FaultPipelineOptions {
   sinkUrl?: string;
   /** source.session_timeout_ms; default: Weir's. */
   sessionTimeoutMs?: number;
+  /** The dedup window; default 1h (longer than any run: every duplicate is caught). */
+  dedupWindow?: string;
 }
 
 export interface FaultPipeline {
@@ -86,7 +88,11 @@ export async function openFaultPipeline(o: FaultPipelineOptions): Promise<FaultP
             created_at: { type: 'datetime', path: 'ts' },
           },
         },
-        dedup: { key: ['event_id'], window: '1h', nats: { servers: [endpoints.nats], bucket } },
+        dedup: {
+          key: ['event_id'],
+          window: o.dedupWindow ?? '1h',
+          nats: { servers: [endpoints.nats], bucket },
+        },
         sink: {
           clickhouse: {
             url: o.sinkUrl ?? endpoints.clickhouse,
