@@ -50,14 +50,35 @@ class RssSampler {
     }
   }
 
-  /** The last sample taken by `atMs` (after the warm-up), the last one, and the largest. */
-  summary(atMs: number): { start: number | null; end: number | null; peak: number | null } {
-    const round = (v: number | undefined) => (v === undefined ? null : Math.round(v));
+  /**
+   * The last sample taken by `atMs` (after the warm-up), the last one, and the largest; and, since
+   * one sample can fall on a restarted agent's catch-up, the medians of the minute after the
+   * warm-up and of the last minute of production (`endMs`), and how far the second is from the
+   * first, in percent.
+   */
+  summary(atMs: number, endMs: number) {
+    const round = (v: number | undefined | null) =>
+      v === undefined || v === null ? null : Math.round(v);
     const warm = this.samples.filter((s) => s.atMs <= atMs);
+    const medianOf = (from: number, to: number) => {
+      const v = this.samples
+        .filter((s) => s.atMs > from && s.atMs <= to)
+        .map((s) => s.mib)
+        .sort((a, b) => a - b);
+      return v.length === 0 ? null : v[Math.floor(v.length / 2)]!;
+    };
+    const startMedian = medianOf(atMs, atMs + 60_000);
+    const endMedian = medianOf(endMs - 60_000, endMs);
     return {
       start: round((warm[warm.length - 1] ?? this.samples[0])?.mib),
       end: round(this.samples[this.samples.length - 1]?.mib),
       peak: round(Math.max(...this.samples.map((s) => s.mib))),
+      start_median: round(startMedian),
+      end_median: round(endMedian),
+      end_vs_start_pct:
+        startMedian && endMedian !== null
+          ? Math.round(((endMedian - startMedian) / startMedian) * 1000) / 10
+          : null,
     };
   }
 }
@@ -130,7 +151,7 @@ async function main(): Promise<number> {
       rows,
       duplicates: rows - unique,
       missing: expected - unique,
-      rss_mb: rss.summary(warmupMs),
+      rss_mb: rss.summary(warmupMs, producedMs),
       restarts: { ...injected, agent_exited: agent.exits },
       agent_starts: agent.starts,
       rate: o.rate,
