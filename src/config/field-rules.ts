@@ -2,7 +2,7 @@
 import { typeToString, type FieldType } from '../core/fields.ts';
 import { fieldTypeOf, metadataType } from './output-fields.ts';
 import { addProblem, type Ctx } from './rules.ts';
-import type { FieldObjectSpec, RetryConfig, SaslConfig, TlsConfig } from './schema.ts';
+import type { FieldObjectSpec, RetryConfig, SaslConfig, TlsFilesConfig } from './schema.ts';
 import { describeValue, isPlainObject } from './values.ts';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -121,13 +121,21 @@ export function checkFieldSpec(spec: FieldObjectSpec, ctx: Ctx): void {
     );
 }
 
-export function checkTls(tls: TlsConfig, ctx: Ctx): void {
+export function checkTls(tls: TlsFilesConfig, ctx: Ctx): void {
   if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
     const missing = tls.cert_file === undefined ? 'cert_file' : 'key_file';
     addProblem(ctx, [missing], `missing ${missing}: cert_file and key_file go together`, {
       fix: `add ${missing}, or remove the other one`,
     });
   }
+}
+
+/** ClickHouse's tls section configures an https connection: with an http:// url it would be ignored. */
+export function checkClickHouseTls(sink: { url: string; tls?: TlsFilesConfig }, ctx: Ctx): void {
+  if (sink.tls && !/^https:/i.test(sink.url))
+    addProblem(ctx, ['tls'], 'tls applies only to an https:// url', {
+      fix: 'write the url as https://host:port (the server\u2019s HTTPS port, often 8443), or remove tls',
+    });
 }
 
 /** plain and scram take a user and a password; oauthbearer takes a token from one place. */

@@ -363,3 +363,60 @@ test('SASL: a user and a password for plain and scram, one token source for oaut
   );
   assert.equal(ok.success, true);
 });
+
+test('TLS for NATS (dedup, join, exactly-once) and ClickHouse: one set of file options', () => {
+  const tls = { ca_file: 'ca.pem', cert_file: 'c.pem', key_file: 'k.pem' };
+  const r = parse(
+    withPipeline({
+      dedup: {
+        key: 'id',
+        window: '1h',
+        nats: { servers: ['n:4223'], tls: { ...tls, server_name: 'nats.internal' } },
+      },
+      sink: {
+        clickhouse: {
+          url: 'https://ch:8443',
+          table: 't',
+          tls,
+          exactly_once: { mode: 'required', nats: { tls: { ca_file: 'ca.pem' } } },
+        },
+      },
+    }),
+  );
+  assert.ok(r.success, JSON.stringify(r.error?.issues));
+  const p = r.data.pipelines[0]!;
+  assert.deepEqual(p.dedup?.nats.tls, { ...tls, server_name: 'nats.internal' });
+  assert.deepEqual(p.sink.clickhouse.tls, tls);
+  assert.deepEqual(p.sink.clickhouse.exactly_once.nats.tls, { ca_file: 'ca.pem' });
+  // No section, no TLS options.
+  const plain = parse(minimalConfig());
+  assert.ok(plain.success);
+  assert.equal(plain.data.pipelines[0]!.sink.clickhouse.tls, undefined);
+  assert.equal(plain.data.pipelines[0]!.sink.clickhouse.exactly_once.nats.tls, undefined);
+});
+
+test('TLS rules: a key pair goes together everywhere, ClickHouse TLS needs https', () => {
+  const found = issues(
+    withPipeline({
+      dedup: { key: 'id', window: '1h', nats: { tls: { key_file: 'k.pem' } } },
+      sink: {
+        clickhouse: {
+          url: 'http://ch:8123',
+          table: 't',
+          tls: { ca_file: 'ca.pem' },
+          exactly_once: {
+            nats: {
+              tls: { cert_file: 'c.pem', reject_unauthorized: false } as { cert_file: string },
+            },
+          },
+        },
+      },
+    }),
+  );
+  assert.deepEqual(found.sort(), [
+    'pipelines.0.dedup.nats.tls.cert_file: missing cert_file: cert_file and key_file go together',
+    'pipelines.0.sink.clickhouse.exactly_once.nats.tls.key_file: missing key_file: cert_file and key_file go together',
+    'pipelines.0.sink.clickhouse.exactly_once.nats.tls: Unrecognized key: "reject_unauthorized"',
+    'pipelines.0.sink.clickhouse.tls: tls applies only to an https:// url',
+  ]);
+});

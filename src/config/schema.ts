@@ -3,7 +3,13 @@
 import { z } from 'zod';
 import { scalarTypes } from '../core/fields.ts';
 import { redactUrl, splitCredentials } from '../core/redact.ts';
-import { checkFieldSpec, checkRetry, checkSasl, checkTls } from './field-rules.ts';
+import {
+  checkClickHouseTls,
+  checkFieldSpec,
+  checkRetry,
+  checkSasl,
+  checkTls,
+} from './field-rules.ts';
 import { checkConfig, pipelineRules, withDerivedDefaults } from './pipeline-rules.ts';
 import { addProblem, matching, nonEmptyRecord, unlessIssuesAt } from './rules.ts';
 import { parseDuration } from './duration.ts';
@@ -205,21 +211,32 @@ export const agentSchema = z
 
 // ---------------------------------------------------------------- source
 
-const tlsBase = z.strictObject({
-  enabled: z.boolean().default(true).describe('Connect to the brokers over TLS. Default true.'),
+/**
+ * The TLS files of a connection: one shape for Kafka, ClickHouse and NATS (each adds its own
+ * switches), checked by checkTls (cert_file and key_file go together). The files are read when
+ * the agent connects (src/tls/files.ts), so a path that only exists where the agent runs validates.
+ */
+const tlsFilesShape = (certificates: string) => ({
   ca_file: z
     .string()
     .min(1)
     .optional()
-    .describe(
-      'PEM file of the CA that signed the brokers\u2019 certificates. Default: the system CAs.',
-    ),
+    .describe(`PEM file of the CA that signed ${certificates}. Default: the system CAs.`),
   cert_file: z
     .string()
     .min(1)
     .optional()
     .describe('PEM client certificate for mutual TLS; needs key_file. Default: none.'),
-  key_file: z.string().min(1).optional().describe('PEM private key of cert_file. Default: none.'),
+  key_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('PEM private key of cert_file (unencrypted). Default: none.'),
+});
+
+const tlsBase = z.strictObject({
+  enabled: z.boolean().default(true).describe('Connect to the brokers over TLS. Default true.'),
+  ...tlsFilesShape('the brokers\u2019 certificates'),
   reject_unauthorized: z
     .boolean()
     .default(true)
@@ -500,6 +517,17 @@ const natsServer = z
     ),
   );
 
+const natsTls = z.strictObject({
+  ...tlsFilesShape('the NATS servers\u2019 certificates'),
+  server_name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Host name the servers\u2019 certificates must name, when it differs from the host in servers (e.g. servers given by IP address). Default: the host of each server.',
+    ),
+});
+
 /** How to reach NATS: shared by the dedup state and the batch ledger. */
 const natsConnectionShape = () => ({
   servers: z
@@ -524,6 +552,12 @@ const natsConnectionShape = () => ({
   timeout_ms: positiveInt()
     .default(5000)
     .describe('Timeout of connecting and of one NATS request. Default 5000.'),
+  tls: natsTls
+    .superRefine(checkTls)
+    .optional()
+    .describe(
+      'TLS towards NATS: with this section the connection must be encrypted (a server without TLS is refused). Default: whatever the server offers (plaintext, or TLS with the system CAs when it requires TLS).',
+    ),
 });
 
 /** A NATS KV bucket name (the stream behind it is KV_<name>). */
@@ -577,6 +611,13 @@ export const clickHouseSinkSchema = z
       .default('http://127.0.0.1:8123')
       .describe(
         'HTTP(S) endpoint of ClickHouse. Credentials may be given in it, http://user:password@host:8123 (percent-encode special characters): they are sent as username and password, take their place, and are never printed; a password in both is an error. Default "http://127.0.0.1:8123".',
+      ),
+    tls: z
+      .strictObject(tlsFilesShape('the ClickHouse server\u2019s certificate'))
+      .superRefine(checkTls)
+      .optional()
+      .describe(
+        'TLS files for an https:// url: the CA to trust instead of the system CAs, and a client certificate. With cert_file, the client asks the server to authenticate the user by the certificate (X-ClickHouse-SSL-Certificate-Auth): servers that support it (21.x and later) want the user IDENTIFIED WITH ssl_certificate and no password. Default: the system CAs, no client certificate.',
       ),
     username: z.string().min(1).default('default').describe('ClickHouse user. Default "default".'),
     password: z
@@ -682,6 +723,7 @@ export const clickHouseSinkSchema = z
         fix: 'keep one: remove password, or the user:password@ part of url',
       });
   })
+  .superRefine(checkClickHouseTls)
   .describe('The ClickHouse table a pipeline writes to.');
 
 // ---------------------------------------------------------------- dedup
@@ -1028,6 +1070,8 @@ export type ConvertTarget = z.output<typeof convertTargetSchema>;
 export type ComputeSpec = z.output<typeof computeSpecSchema>;
 export type ClickHouseSinkConfig = z.output<typeof clickHouseSinkSchema>;
 export type TlsConfig = z.output<typeof tlsBase>;
+/** The TLS files every connection's tls section has. */
+export type TlsFilesConfig = Pick<TlsConfig, 'ca_file' | 'cert_file' | 'key_file'>;
 export type SaslConfig = z.output<typeof saslBase>;
 export type RetryConfig = z.output<typeof retryBase>;
 export type DedupConfig = NonNullable<PipelineConfig['dedup']>;

@@ -9,4 +9,9 @@ export {
   type TopicPartition,
 } from './source.ts';
 export { KafkaSource, type KafkaSourceOptions } from './kafka-source.ts';
-export { createKafka, explainKafkaError, type KafkaConnectionConfig } from './kafka-client.ts';
+export {
+  createKafka,
+  explainKafkaError,
+  kafkaSsl,
+  type KafkaConnectionConfig,
+} from './kafka-client.ts';

@@ -1,10 +1,11 @@
 // Builds kafkajs clients from the source config, with errors that say what to fix.
-import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
-import { ConfigError, ConnectionError } from '../core/errors.ts';
+import { ConnectionError } from '../core/errors.ts';
 import { LogLimiter } from '../telemetry/log-limit.ts';
 import { logLimited, type Logger } from '../telemetry/logger.ts';
 import type { SaslConfig } from '../config/schema.ts';
+import { explainTlsFailure, loadTlsFiles } from '../tls/tls.ts';
 import { registerCodecs } from './codecs/index.ts';
 import { tokenProvider } from './oauth.ts';
 
@@ -20,17 +21,6 @@ export interface KafkaConnectionConfig {
     key_file?: string;
     reject_unauthorized: boolean;
   };
-}
-
-function readPem(path: string | undefined, what: string): string | undefined {
-  if (!path) return undefined;
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read the TLS ${what} file ${path}: ${(err as Error).message}`, {
-      hint: `check source.tls.${what}_file`,
-    });
-  }
 }
 
 export interface KafkaClientOptions {
@@ -65,6 +55,18 @@ function logCreator(logger: Logger, quiet: () => boolean) {
     };
 }
 
+/**
+ * kafkajs's TLS options (passed to tls.connect) for source.tls; undefined for plaintext. The files
+ * are read and checked here: a problem is a ConfigError naming the option.
+ */
+export function kafkaSsl(cfg: KafkaConnectionConfig): ConnectionOptions | undefined {
+  if (!cfg.tls?.enabled) return undefined;
+  return {
+    rejectUnauthorized: cfg.tls.reject_unauthorized,
+    ...loadTlsFiles(cfg.tls, 'source.tls'),
+  };
+}
+
 export function createKafka(
   cfg: KafkaConnectionConfig,
   logger: Logger,
@@ -80,14 +82,8 @@ export function createKafka(
     logCreator: logCreator(logger, opts.quiet ?? (() => false)),
     retry: { initialRetryTime: 300, retries: opts.retries ?? 8, maxRetryTime: 10_000 },
   };
-  if (cfg.tls?.enabled) {
-    kcfg.ssl = {
-      rejectUnauthorized: cfg.tls.reject_unauthorized,
-      ca: readPem(cfg.tls.ca_file, 'ca'),
-      cert: readPem(cfg.tls.cert_file, 'cert'),
-      key: readPem(cfg.tls.key_file, 'key'),
-    };
-  }
+  const ssl = kafkaSsl(cfg);
+  if (ssl) kcfg.ssl = ssl;
   if (cfg.sasl) kcfg.sasl = saslOptions(cfg.sasl);
   return new Kafka(kcfg);
 }
@@ -119,6 +115,15 @@ export function explainKafkaError(err: unknown, cfg: KafkaConnectionConfig): Con
   // An OAuth token that cannot be read (or has expired) is explained where it is read.
   for (let c: unknown = err; c instanceof Error; c = c.cause)
     if (c instanceof ConnectionError) return c;
+  if (cfg.tls?.enabled) {
+    const tls = explainTlsFailure(err, {
+      peer: 'Kafka',
+      where: brokers,
+      section: 'source.tls',
+      tls: cfg.tls,
+    });
+    if (tls) return tls;
+  }
   if (e.name === 'KafkaJSSASLAuthenticationError' || /SASL|authentication/i.test(msg)) {
     return new ConnectionError(
       `Kafka at ${brokers} rejected the credentials (${principal(cfg.sasl)})`,

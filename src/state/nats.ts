@@ -9,10 +9,12 @@ import {
   type JetStreamManager,
   type KV,
   type NatsConnection,
+  type TlsOptions,
 } from 'nats';
 import { ConfigError, ConnectionError, WeirError, describeError } from '../core/errors.ts';
 import { redactUrls, splitCredentials } from '../core/redact.ts';
 import { retry } from '../core/retry.ts';
+import { explainTlsFailure, loadTlsFiles, type TlsFileOptions } from '../tls/tls.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface NatsConfig {
@@ -22,6 +24,26 @@ export interface NatsConfig {
   token?: string;
   credentials_file?: string;
   timeout_ms: number;
+  tls?: NatsTlsConfig;
+}
+
+export interface NatsTlsConfig extends TlsFileOptions {
+  server_name?: string;
+}
+
+/**
+ * nats.js's TLS options: the files' contents (read by Weir, so a bad path is a config error naming
+ * the option) and, through to tls.connect, the server name to verify.
+ */
+export function natsTlsOptions(tls: NatsTlsConfig, section: string): TlsOptions {
+  const m = loadTlsFiles(tls, `${section}.tls`);
+  const opts: TlsOptions & { servername?: string } = {
+    ca: m.ca?.toString('utf8'),
+    cert: m.cert?.toString('utf8'),
+    key: m.key?.toString('utf8'),
+  };
+  if (tls.server_name !== undefined) opts.servername = tls.server_name;
+  return opts;
 }
 
 export interface NatsHandle {
@@ -55,6 +77,8 @@ export async function connectNats(
     opts.pass = auth.pass;
   }
   if (auth.token !== undefined) opts.token = auth.token;
+  // Any tls object makes nats.js refuse a server that does not offer TLS.
+  if (cfg.tls !== undefined) opts.tls = natsTlsOptions(cfg.tls, section);
   if (cfg.credentials_file !== undefined) {
     let creds: Uint8Array;
     try {
@@ -71,7 +95,7 @@ export async function connectNats(
   try {
     nc = await connect(opts);
   } catch (err) {
-    throw explainNatsError(err, cfg.servers, section);
+    throw explainNatsError(err, cfg.servers, section, cfg.tls);
   }
   let disconnected = false;
   // Servers may carry credentials (nats://user:pass@host): only the redacted list is printed.
@@ -140,10 +164,27 @@ export function explainNatsError(
   err: unknown,
   servers: readonly string[],
   section: string,
+  tls?: NatsTlsConfig,
 ): ConnectionError {
   const e = err as { code?: string; message?: string };
   const where = `NATS at ${redactUrls(servers)}`;
   const msg = e.message ?? String(err);
+  // Without a tls section too: nats.js starts TLS by itself when the server requires it.
+  const tlsFailure = explainTlsFailure(err, {
+    peer: 'NATS',
+    where: redactUrls(servers),
+    section: `${section}.tls`,
+    tls,
+    serverNameOption: true,
+  });
+  if (tlsFailure) return tlsFailure;
+  // nats.js's check that the server offers what the options ask for: here, TLS.
+  if (e.code === 'SERVER_OPT_NA' && /tls/i.test(msg))
+    return new ConnectionError(`TLS to ${where} failed: the server does not offer TLS`, {
+      cause: err,
+      peer: 'NATS',
+      hint: `point ${section}.servers at a NATS server with TLS, or remove ${section}.tls`,
+    });
   if (e.code === 'AUTHORIZATION_VIOLATION' || /authorization|authentication/i.test(msg))
     return new ConnectionError(`${where} rejected the credentials: ${msg}`, {
       cause: err,
@@ -340,7 +381,7 @@ export async function openStateBucket<T>(
   } catch (err) {
     await nc.close().catch(() => undefined);
     if (err instanceof WeirError) throw err;
-    throw explainNatsError(err, cfg.servers, o.section);
+    throw explainNatsError(err, cfg.servers, o.section, cfg.tls);
   }
 }
 

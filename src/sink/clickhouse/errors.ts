@@ -7,6 +7,7 @@
 // "Code: 193, e.displayText() = DB::Exception: ..." text always gives. Both are handled here.
 import { WeirError } from '../../core/errors.ts';
 import { redact } from '../../core/redact.ts';
+import { isTlsFailure } from '../../tls/tls.ts';
 
 export type ErrorKind = 'retryable' | 'record' | 'fatal';
 
@@ -206,6 +207,8 @@ export function classifyClickHouseError(err: unknown): ClassifiedError {
     // pipeline or dead-lettering data for a cause we cannot name.
     return { kind: 'retryable', code, message, unknown: true };
   }
+  // A certificate the client or the server refuses: configuration, not an outage.
+  if (isTlsFailure(err)) return { kind: 'fatal', message };
   if (networkCode(err) !== undefined) return { kind: 'retryable', message };
   const status = httpStatus(err);
   if (status === 401 || status === 403 || status === 404) return { kind: 'fatal', message };
@@ -276,6 +279,16 @@ const hints: Record<number, string> = {
   497: 'grant the user INSERT on the table (and SELECT on system tables for DESCRIBE)',
   516: 'check sink.clickhouse.username and sink.clickhouse.password',
 };
+
+/**
+ * With a client certificate (sink.clickhouse.tls.cert_file) the client asks for certificate
+ * authentication, which servers from 21.x on refuse together with a password.
+ */
+export function certificateAuthHint(message: string): string | undefined {
+  return /SSL certificate authentication/i.test(message)
+    ? "a client certificate authenticates the user by the certificate: leave sink.clickhouse.password empty and create the user IDENTIFIED WITH ssl_certificate CN '<certificate CN>'"
+    : undefined;
+}
 
 /** A short fix for an error code, when there is one. */
 export function errorHint(code: number | undefined): string | undefined {

@@ -8,6 +8,7 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { trace } from '@opentelemetry/api';
 import { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import { ConfigError, ConnectionError, RecordError, WeirError } from '../../core/errors.ts';
 import type { FieldInfo } from '../../core/fields.ts';
 import type { DeadLetter, Row, SourceRecord } from '../../core/record.ts';
@@ -22,13 +23,16 @@ import {
   ClickHouseFailure,
   classifyClickHouseError,
   type ClassifiedError,
+  certificateAuthHint,
   clickHouseFailure,
   errorHint,
 } from './errors.ts';
 import { makeRowSerializer, planMapping } from './mapping.ts';
+import { explainTlsFailure, loadTlsFiles, type TlsFileOptions } from '../../tls/tls.ts';
 
 export interface ClickHouseSinkConfig {
   url: string;
+  tls?: TlsFileOptions;
   username: string;
   password: string;
   database: string;
@@ -147,6 +151,7 @@ export class ClickHouseSink {
     const { url, username, password } = clickHouseCredentials(cfg);
     const client = createClient({
       url,
+      ...clickHouseTls(cfg),
       username,
       password,
       database: cfg.database,
@@ -163,6 +168,13 @@ export class ClickHouseSink {
       server = await serverInfo(client);
     } catch (err) {
       await client.close();
+      const tls = explainTlsFailure(err, {
+        peer: 'ClickHouse',
+        where: redactUrl(cfg.url),
+        section: 'sink.clickhouse.tls',
+        tls: cfg.tls,
+      });
+      if (tls) throw tls;
       const c = classifyClickHouseError(err);
       if (c.kind === 'retryable') throw cannotReach(where, c, err);
       throw new ConnectionError(
@@ -170,6 +182,7 @@ export class ClickHouseSink {
         {
           cause: err,
           hint:
+            certificateAuthHint(c.message) ??
             (c.code !== undefined ? errorHint(c.code) : undefined) ??
             'check sink.clickhouse.username and password',
         },
@@ -487,6 +500,18 @@ export class ClickHouseSink {
       return false;
     }
   }
+}
+
+/**
+ * The client's TLS options for sink.clickhouse.tls: the CA to trust (the client wants one: without
+ * ca_file, the CAs Node trusts by default) and the client certificate. An https url without a tls
+ * section uses Node's defaults.
+ */
+export function clickHouseTls(cfg: Pick<ClickHouseSinkConfig, 'tls'>) {
+  if (!cfg.tls) return {};
+  const m = loadTlsFiles(cfg.tls, 'sink.clickhouse.tls');
+  const ca_cert = m.ca ?? Buffer.from(rootCertificates.join('\n'));
+  return { tls: m.cert && m.key ? { ca_cert, cert: m.cert, key: m.key } : { ca_cert } };
 }
 
 /**
