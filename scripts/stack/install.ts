@@ -59,6 +59,8 @@ export function ensureAptPackages(defs: ServiceDef[], log: (msg: string) => void
   for (const def of defs)
     for (const p of def.aptPackages) if (!existsSync(p.proves)) missing.add(p.pkg);
   if (!existsSync('/usr/bin/java')) missing.add('openjdk-17-jre-headless');
+  // The stack's certificates are made with it (tls.ts), whichever services start.
+  if (!existsSync('/usr/bin/openssl')) missing.add('openssl');
   aptInstall([...missing], log);
 }
 

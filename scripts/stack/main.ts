@@ -1,5 +1,6 @@
 // `npm run stack -- up | down | status | logs <svc>`: the local Kafka, ClickHouse, ZooKeeper and
-// NATS that Weir's tests and demo run against, installed from apt and Maven Central.
+// NATS that Weir's tests and demo run against, installed from apt and Maven Central, with TLS
+// listeners beside the plaintext ones (certificates made with openssl, scripts/stack/tls.ts).
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_KAFKA_VERSION, kafkaVersionFile, stackContext } from './context.ts';
@@ -21,6 +22,7 @@ import {
   type ServiceDef,
   type StackContext,
 } from './services.ts';
+import { ensureTlsFiles } from './tls.ts';
 
 const usage = `usage: npm run stack -- <command> [options]
 
@@ -28,7 +30,7 @@ commands:
   up            install what is missing, start what is not running, wait until ready
   down          stop the services this stack started
   status        one line per service with its health (exit 1 unless all are healthy)
-  logs <svc>    print the tail of a service's log (zookeeper, clickhouse, nats, kafka)
+  logs <svc>    print the tail of a service's log (zookeeper, clickhouse, nats, nats-tls, kafka)
 
 options:
   --fresh                 (up) stop everything and wipe all service data first
@@ -158,6 +160,8 @@ async function up(ctx: StackContext, selected: ServiceDef[], fresh: boolean): Pr
     rmSync(ctx.root, { recursive: true, force: true });
   }
   ensureAptPackages(selected, log);
+  // Before any service starts: Kafka, ClickHouse and nats-tls read them at start.
+  ensureTlsFiles(ctx.root, log);
   if (selected.includes(kafka)) ensureKafkaJars(ctx, log);
   for (const s of selected) await startService(ctx, s);
   log('all services ready');

@@ -1,8 +1,11 @@
 // Service definitions for the local stack: where each binary comes from, its config, and how
 // to tell that it really answers.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { tcpAsk } from './proc.ts';
+import { tlsFiles } from './tls.ts';
 
 export interface StackContext {
   root: string; // the state dir, e.g. <repo>/.weir/stack
@@ -41,6 +44,43 @@ async function httpOk(url: string, expect?: RegExp): Promise<boolean> {
   if (!res.ok) return false;
   const body = await res.text();
   return expect ? expect.test(body) : true;
+}
+
+/** A GET over https trusting only the stack's CA: the TLS listener answers with its certificate. */
+function httpsOk(ctx: StackContext, port: number, path: string, expect: RegExp): Promise<boolean> {
+  const ca = readFileSync(tlsFiles(ctx.root).ca);
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, ca, timeout: 2000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 && expect.test(body)));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/** A TLS handshake with the stack's CA and client certificate. */
+function tlsHandshakeOk(ctx: StackContext, port: number): Promise<boolean> {
+  const f = tlsFiles(ctx.root);
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      ca: readFileSync(f.ca),
+      cert: readFileSync(f.clientCert),
+      key: readFileSync(f.clientKey),
+      timeout: 2000,
+    });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('secureConnect', () => done(socket.authorized));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
 }
 
 export const zookeeper: ServiceDef = {
@@ -87,7 +127,7 @@ export const zookeeper: ServiceDef = {
 
 export const clickhouse: ServiceDef = {
   name: 'clickhouse',
-  ports: [8123, 9000, 9009],
+  ports: [8123, 8443, 9000, 9009],
   aptPackages: [
     { pkg: 'clickhouse-server', proves: '/usr/sbin/clickhouse-server' },
     { pkg: 'clickhouse-client', proves: '/usr/bin/clickhouse-client' },
@@ -96,6 +136,7 @@ export const clickhouse: ServiceDef = {
   extraLog: (ctx) => join(dirs(ctx, 'clickhouse').log, 'clickhouse-server.err.log'),
   prepare(ctx) {
     const d = ensureDirs(ctx, 'clickhouse');
+    const tls = tlsFiles(ctx.root);
     for (const sub of ['tmp', 'user_files', 'format_schemas'])
       mkdirSync(join(d.data, sub), { recursive: true });
     // <yandex> is the root element the Debian 18.16 server understands; newer servers accept it too.
@@ -113,6 +154,24 @@ export const clickhouse: ServiceDef = {
   </logger>
   <listen_host>127.0.0.1</listen_host>
   <http_port>8123</http_port>
+  <!-- HTTPS beside HTTP, with the stack's certificates (scripts/stack/tls.ts). relaxed: a client
+       certificate is checked against the CA when one is sent, and not required. 18.16 needs no
+       DH parameters file. -->
+  <https_port>8443</https_port>
+  <openSSL>
+    <server>
+      <certificateFile>${tls.serverCert}</certificateFile>
+      <privateKeyFile>${tls.serverKey}</privateKeyFile>
+      <caConfig>${tls.ca}</caConfig>
+      <verificationMode>relaxed</verificationMode>
+      <loadDefaultCAFile>false</loadDefaultCAFile>
+      <cacheSessions>true</cacheSessions>
+      <disableProtocols>sslv2,sslv3</disableProtocols>
+      <preferServerCiphers>true</preferServerCiphers>
+      <!-- Poco's default asks on the console whether to accept a bad client certificate. -->
+      <invalidCertificateHandler><name>RejectCertificateHandler</name></invalidCertificateHandler>
+    </server>
+  </openSSL>
   <tcp_port>9000</tcp_port>
   <interserver_http_port>9009</interserver_http_port>
   <interserver_http_host>127.0.0.1</interserver_http_host>
@@ -184,9 +243,10 @@ export const clickhouse: ServiceDef = {
     const d = dirs(ctx, 'clickhouse');
     return { command: '/usr/sbin/clickhouse-server', args: [`--config-file=${d.conf}/config.xml`] };
   },
-  async ready() {
+  async ready(ctx) {
     if (!(await httpOk('http://127.0.0.1:8123/ping', /Ok/))) return false;
-    return httpOk('http://127.0.0.1:8123/?query=SELECT%201', /^1\s*$/);
+    if (!(await httpOk('http://127.0.0.1:8123/?query=SELECT%201', /^1\s*$/))) return false;
+    return httpsOk(ctx, 8443, '/ping', /Ok/);
   },
 };
 
@@ -222,28 +282,99 @@ export const nats: ServiceDef = {
   },
 };
 
+/**
+ * A second NATS server that only speaks TLS and requires client certificates (verify): nats-server
+ * 2.9 cannot serve plaintext and TLS clients on one port. Its own JetStream store: state written
+ * over TLS stays apart from the plaintext server's.
+ */
+export const natsTls: ServiceDef = {
+  name: 'nats-tls',
+  ports: [4223],
+  aptPackages: [{ pkg: 'nats-server', proves: '/usr/sbin/nats-server' }],
+  startTimeoutMs: 20_000,
+  prepare(ctx) {
+    const d = ensureDirs(ctx, 'nats-tls');
+    const tls = tlsFiles(ctx.root);
+    writeFileSync(
+      join(d.conf, 'nats.conf'),
+      [
+        'listen: "127.0.0.1:4223"',
+        'server_name: "weir-local-tls"',
+        'max_payload: 8MB',
+        'tls {',
+        `  cert_file: "${tls.serverCert}"`,
+        `  key_file: "${tls.serverKey}"`,
+        `  ca_file: "${tls.ca}"`,
+        '  verify: true',
+        // The default (0.5 s) is short for a handshake on a busy 2-core machine.
+        '  timeout: 5',
+        '}',
+        'jetstream {',
+        `  store_dir: "${d.data}"`,
+        '  max_memory_store: 256MB',
+        '  max_file_store: 4GB',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  },
+  command(ctx) {
+    const d = dirs(ctx, 'nats-tls');
+    return { command: '/usr/sbin/nats-server', args: ['-c', join(d.conf, 'nats.conf')] };
+  },
+  async ready(ctx) {
+    // Connected over TLS with the client certificate, and JetStream answers.
+    const { connect } = await import('nats');
+    const f = tlsFiles(ctx.root);
+    const nc = await connect({
+      servers: '127.0.0.1:4223',
+      timeout: 2000,
+      reconnect: false,
+      tls: {
+        ca: readFileSync(f.ca, 'utf8'),
+        cert: readFileSync(f.clientCert, 'utf8'),
+        key: readFileSync(f.clientKey, 'utf8'),
+      },
+    });
+    try {
+      await (await nc.jetstreamManager({ timeout: 2000 })).getAccountInfo();
+      return true;
+    } finally {
+      await nc.close();
+    }
+  },
+};
+
 export function kafkaLibDir(ctx: StackContext): string {
   return join(ctx.cacheDir, `kafka-${ctx.kafkaVersion}`, 'lib');
 }
 
 export const kafka: ServiceDef = {
   name: 'kafka',
-  ports: [9092, 9093, 9094],
+  ports: [9092, 9093, 9094, 9095],
   aptPackages: [{ pkg: 'maven', proves: '/usr/bin/mvn' }],
   startTimeoutMs: 90_000,
   prepare(ctx) {
     const d = ensureDirs(ctx, 'kafka');
+    const tls = tlsFiles(ctx.root);
     writeFileSync(
       join(d.conf, 'server.properties'),
       [
         'process.roles=broker,controller',
         'node.id=1',
         'controller.quorum.voters=1@127.0.0.1:9093',
-        'listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,SASL_PLAINTEXT://127.0.0.1:9094',
-        'advertised.listeners=PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9094',
+        'listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,SASL_PLAINTEXT://127.0.0.1:9094,SSL://127.0.0.1:9095',
+        'advertised.listeners=PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9094,SSL://127.0.0.1:9095',
         'controller.listener.names=CONTROLLER',
         'inter.broker.listener.name=PLAINTEXT',
-        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL',
+        // Port 9095 is TLS with the stack's certificates (scripts/stack/tls.ts), read as PEM, and
+        // requires a client certificate signed by the stack's CA: mutual TLS is tested for real.
+        'listener.name.ssl.ssl.keystore.type=PEM',
+        `listener.name.ssl.ssl.keystore.location=${tls.serverKeystore}`,
+        'listener.name.ssl.ssl.truststore.type=PEM',
+        `listener.name.ssl.ssl.truststore.location=${tls.ca}`,
+        'listener.name.ssl.ssl.client.auth=required',
         // Port 9094 takes SASL so credential handling is tested for real; the user is weir/weir-secret.
         // OAUTHBEARER uses Kafka's built-in validator of unsecured (unsigned) JWTs: it checks the
         // token's form, subject and expiry, which is what a client can get wrong.
@@ -318,7 +449,8 @@ export const kafka: ServiceDef = {
       ],
     };
   },
-  async ready() {
+  async ready(ctx) {
+    if (!(await tlsHandshakeOk(ctx, 9095))) return false;
     const { Kafka, logLevel } = await import('kafkajs');
     const admin = new Kafka({
       clientId: 'weir-stack',
@@ -337,7 +469,7 @@ export const kafka: ServiceDef = {
   },
 };
 
-export const services: ServiceDef[] = [zookeeper, clickhouse, nats, kafka];
+export const services: ServiceDef[] = [zookeeper, clickhouse, nats, natsTls, kafka];
 
 export function kafkaFormatted(ctx: StackContext): boolean {
   return existsSync(join(dirs(ctx, 'kafka').data, 'meta.properties'));

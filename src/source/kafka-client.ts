@@ -107,6 +107,13 @@ function principal(sasl: SaslConfig | undefined): string {
   return `oauthbearer token from ${from}`;
 }
 
+/** kafkajs's error for a broker that closed the connection (given up after retries or not). */
+function closedAtOnce(err: unknown): boolean {
+  for (let c: unknown = err; c instanceof Error; c = c.cause)
+    if (c.name === 'KafkaJSConnectionClosedError') return true;
+  return false;
+}
+
 /** Turns a kafkajs connection failure into one line naming the brokers and the fix. */
 export function explainKafkaError(err: unknown, cfg: KafkaConnectionConfig): ConnectionError {
   const e = err as { name?: string; message?: string; type?: string; cause?: unknown };
@@ -145,7 +152,10 @@ export function explainKafkaError(err: unknown, cfg: KafkaConnectionConfig): Con
       cause: err,
       retriable: true,
       peer: 'Kafka',
-      hint: 'check source.brokers and that the broker is running and reachable',
+      hint:
+        !cfg.tls?.enabled && closedAtOnce(err)
+          ? 'check source.brokers and that the broker is running; a listener that closes the connection at once may want TLS (source.tls) or SASL (source.sasl)'
+          : 'check source.brokers and that the broker is running and reachable',
     });
   }
   return new ConnectionError(`Kafka at ${brokers} failed: ${msg}`, { cause: err });

@@ -162,6 +162,15 @@ describe('explainTlsFailure', () => {
       explainTlsFailure(required, kafka)?.describe(),
       'TLS to Kafka at 127.0.0.1:9095 failed: the server requires a client certificate (tlsv13 alert certificate required) (fix: set source.tls.cert_file and source.tls.key_file to a client certificate signed by a CA that Kafka trusts)',
     );
+    // Kafka (Java) answers a missing certificate with "bad certificate".
+    const kafkaAlert = nodeError(
+      'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+      '80DC49E4CD7F0000:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 42\n',
+    );
+    assert.match(
+      explainTlsFailure(kafkaAlert, kafka)?.message ?? '',
+      /the server requires a client certificate \(sslv3 alert bad certificate\)$/,
+    );
     const refused = explainTlsFailure(
       nodeError(
         'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
@@ -184,6 +193,12 @@ describe('explainTlsFailure', () => {
       kafka,
     );
     assert.match(plain?.message ?? '', /does not speak TLS on this port \(wrong version number\)/);
+    // The same from a write (an https request to an http port).
+    const write = nodeError(
+      'EPROTO',
+      'write EPROTO 807CAD9D927F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n',
+    );
+    assert.match(explainTlsFailure(write, kafka)?.message ?? '', /does not speak TLS on this port/);
     const hangup = nodeError(
       'ECONNRESET',
       'Client network socket disconnected before secure TLS connection was established',

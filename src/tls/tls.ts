@@ -150,6 +150,9 @@ function findTlsError(err: unknown): { code: string; message: string } | undefin
     // Not ERR_TLS_HANDSHAKE_TIMEOUT: a server too slow to answer is an outage, not a config problem.
     if (untrustedCodes.has(code) || /^(CERT_|ERR_SSL_|ERR_TLS_CERT_ALTNAME_INVALID$)/.test(code))
       return { code, message };
+    // Node reports a plaintext answer to its hello as EPROTO when it came while writing.
+    if (code === 'EPROTO' && /wrong version number|packet length too long/.test(message))
+      return { code: 'ERR_SSL_WRONG_VERSION_NUMBER', message };
     // A server that hangs up in the middle of the handshake: a plaintext port reading the hello
     // as garbage, or a TLS 1.2 server refusing the client's certificate.
     if (code === 'ECONNRESET' && /before secure TLS connection was established/.test(message))
@@ -223,19 +226,17 @@ export function explainTlsFailure(err: unknown, o: TlsFailureContext): Connectio
       : 'connect with a host name or address the certificate lists';
   } else if (
     code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' ||
-    (!hasCert && code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE')
+    // Without a certificate to complain about, any of these alerts means one is wanted (Kafka
+    // sends "bad certificate").
+    (!hasCert && (clientCertAlerts.test(code) || code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE'))
   ) {
     problem = hasCert
       ? `the server did not accept the client certificate in ${s}.cert_file`
       : 'the server requires a client certificate';
     hint = `set ${s}.cert_file and ${s}.key_file to a client certificate signed by a CA that ${o.peer} trusts`;
   } else if (clientCertAlerts.test(code) || code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE') {
-    problem = hasCert
-      ? `the server refused the client certificate in ${s}.cert_file`
-      : 'the server refused the connection';
-    hint = hasCert
-      ? `use a client certificate signed by a CA that ${o.peer} trusts (${s}.cert_file, ${s}.key_file)`
-      : `the server may require a client certificate: set ${s}.cert_file and ${s}.key_file`;
+    problem = `the server refused the client certificate in ${s}.cert_file`;
+    hint = `use a client certificate signed by a CA that ${o.peer} trusts (${s}.cert_file, ${s}.key_file)`;
   } else if (code === HANGUP) {
     problem = 'the server closed the connection during the handshake';
     hint = hasCert
