@@ -1,6 +1,8 @@
 // NATS JetStream as Weir's state store: connections from config, KV buckets that Weir creates and
 // keeps configured, and the one place that turns NATS errors into Weir errors.
 import { readFileSync } from 'node:fs';
+import { connect as netConnect, isIP } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import {
   Events,
   connect,
@@ -95,7 +97,13 @@ export async function connectNats(
   try {
     nc = await connect(opts);
   } catch (err) {
-    throw explainNatsError(err, cfg.servers, section, cfg.tls);
+    // nats.js reports a server that refuses the client after the handshake (how TLS 1.3 says
+    // "certificate required") as a timeout: a handshake of our own finds the real reason.
+    const why =
+      opts.tls && (err as { code?: string }).code === 'TIMEOUT'
+        ? await probeNatsTls(auth.servers[0] ?? '', opts.tls, cfg.timeout_ms)
+        : undefined;
+    throw explainNatsError(why ?? err, cfg.servers, section, cfg.tls);
   }
   let disconnected = false;
   // Servers may carry credentials (nats://user:pass@host): only the redacted list is printed.
@@ -158,6 +166,50 @@ export function natsAuth(cfg: NatsConfig, section: string): NatsAuth {
   return password === undefined
     ? { servers, token: username }
     : { servers, user: username ?? '', pass: password };
+}
+
+/**
+ * Connects to one NATS server the way a client upgrading to TLS does (the server's INFO line in
+ * plaintext, then the handshake, then CONNECT and PING) and returns the error that ends it, or
+ * undefined when the server answers or nothing happens within `timeoutMs`.
+ */
+export function probeNatsTls(
+  server: string,
+  tls: TlsOptions & { servername?: string },
+  timeoutMs: number,
+): Promise<Error | undefined> {
+  const m = /^(?:\w+:\/\/)?(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/.exec(server);
+  const host = (m?.[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '');
+  const port = Number(m?.[2] ?? 4222);
+  return new Promise((resolve) => {
+    let secure: TLSSocket | undefined;
+    const plain = netConnect({ host, port });
+    const done = (err: Error | undefined) => {
+      clearTimeout(timer);
+      secure?.destroy();
+      plain.destroy();
+      resolve(err);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    plain.once('error', () => done(undefined));
+    let info = '';
+    plain.on('data', (d: Buffer) => {
+      info += d.toString();
+      if (!info.includes('\r\n') || secure) return;
+      plain.removeAllListeners('data');
+      secure = tlsConnect({
+        socket: plain,
+        servername: tls.servername ?? (isIP(host) ? undefined : host),
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+      });
+      secure.once('secureConnect', () => secure?.write('CONNECT {"verbose":false}\r\nPING\r\n'));
+      // Any answer (PONG, or -ERR about the account) means TLS is not the problem.
+      secure.once('data', () => done(undefined));
+      secure.once('error', (err) => done(err));
+    });
+  });
 }
 
 export function explainNatsError(

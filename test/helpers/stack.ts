@@ -1,15 +1,42 @@
 // Real clients for the local stack, and random names so tests never share a topic, table or bucket.
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { connect, type NatsConnection } from 'nats';
+import { stackContext } from '../../scripts/stack/context.ts';
+import { tlsFiles, type TlsFiles } from '../../scripts/stack/tls.ts';
 
 export const endpoints = {
   kafka: process.env.WEIR_TEST_KAFKA ?? '127.0.0.1:9092',
   kafkaSasl: process.env.WEIR_TEST_KAFKA_SASL ?? '127.0.0.1:9094',
+  /** TLS listener requiring a client certificate signed by the stack's CA. */
+  kafkaTls: process.env.WEIR_TEST_KAFKA_TLS ?? '127.0.0.1:9095',
   clickhouse: process.env.WEIR_TEST_CLICKHOUSE ?? 'http://127.0.0.1:8123',
+  clickhouseTls: process.env.WEIR_TEST_CLICKHOUSE_TLS ?? 'https://127.0.0.1:8443',
   nats: process.env.WEIR_TEST_NATS ?? '127.0.0.1:4222',
+  /** The TLS-only NATS server (nats-tls), requiring a client certificate. */
+  natsTls: process.env.WEIR_TEST_NATS_TLS ?? '127.0.0.1:4223',
 };
+
+/** The stack's certificates (scripts/stack/tls.ts): CA, server, client, and the bad ones. */
+export function stackTls(): TlsFiles {
+  return tlsFiles(stackContext().root);
+}
+
+/** A connection to the TLS-only NATS server, with the stack's client certificate. */
+export function natsTlsConnect(): Promise<NatsConnection> {
+  const f = stackTls();
+  return connect({
+    servers: endpoints.natsTls,
+    name: randomName('weir-test'),
+    tls: {
+      ca: readFileSync(f.ca, 'utf8'),
+      cert: readFileSync(f.clientCert, 'utf8'),
+      key: readFileSync(f.clientKey, 'utf8'),
+    },
+  });
+}
 
 /** A short random name safe for Kafka topics, ClickHouse tables and NATS buckets. */
 export function randomName(prefix: string): string {
