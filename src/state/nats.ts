@@ -207,7 +207,7 @@ export function probeNatsTls(
       secure.once('secureConnect', () => secure?.write('CONNECT {"verbose":false}\r\nPING\r\n'));
       // Any answer (PONG, or -ERR about the account) means TLS is not the problem.
       secure.once('data', () => done(undefined));
-      secure.once('error', (err) => done(err));
+      secure.once('error', (err: Error) => done(err));
     });
   });
 }
