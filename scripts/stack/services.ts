@@ -250,78 +250,81 @@ export const clickhouse: ServiceDef = {
   },
 };
 
-export const nats: ServiceDef = {
+/**
+ * nats-server with JetStream: its listener lines (`listen`), then what both NATS servers share
+ * (payload size, a store of their own).
+ */
+function natsServer(o: {
+  name: string;
+  ports: number[];
+  listen: (ctx: StackContext) => string[];
+  memoryStore: string;
+  fileStore: string;
+  ready: (ctx: StackContext) => Promise<boolean>;
+}): ServiceDef {
+  return {
+    name: o.name,
+    ports: o.ports,
+    aptPackages: [{ pkg: 'nats-server', proves: '/usr/sbin/nats-server' }],
+    startTimeoutMs: 20_000,
+    prepare(ctx) {
+      const d = ensureDirs(ctx, o.name);
+      writeFileSync(
+        join(d.conf, 'nats.conf'),
+        [
+          ...o.listen(ctx),
+          'max_payload: 8MB',
+          'jetstream {',
+          `  store_dir: "${d.data}"`,
+          `  max_memory_store: ${o.memoryStore}`,
+          `  max_file_store: ${o.fileStore}`,
+          '}',
+          '',
+        ].join('\n'),
+      );
+    },
+    command(ctx) {
+      const d = dirs(ctx, o.name);
+      return { command: '/usr/sbin/nats-server', args: ['-c', join(d.conf, 'nats.conf')] };
+    },
+    ready: o.ready,
+  };
+}
+
+export const nats = natsServer({
   name: 'nats',
   ports: [4222, 8222],
-  aptPackages: [{ pkg: 'nats-server', proves: '/usr/sbin/nats-server' }],
-  startTimeoutMs: 20_000,
-  prepare(ctx) {
-    const d = ensureDirs(ctx, 'nats');
-    writeFileSync(
-      join(d.conf, 'nats.conf'),
-      [
-        'listen: "127.0.0.1:4222"',
-        'http: "127.0.0.1:8222"',
-        'server_name: "weir-local"',
-        'max_payload: 8MB',
-        'jetstream {',
-        `  store_dir: "${d.data}"`,
-        '  max_memory_store: 1GB',
-        '  max_file_store: 20GB',
-        '}',
-        '',
-      ].join('\n'),
-    );
-  },
-  command(ctx) {
-    const d = dirs(ctx, 'nats');
-    return { command: '/usr/sbin/nats-server', args: ['-c', join(d.conf, 'nats.conf')] };
-  },
-  async ready() {
-    return httpOk('http://127.0.0.1:8222/healthz?js-enabled-only=true');
-  },
-};
+  listen: () => ['listen: "127.0.0.1:4222"', 'http: "127.0.0.1:8222"', 'server_name: "weir-local"'],
+  memoryStore: '1GB',
+  fileStore: '20GB',
+  ready: () => httpOk('http://127.0.0.1:8222/healthz?js-enabled-only=true'),
+});
 
 /**
  * A second NATS server that only speaks TLS and requires client certificates (verify): nats-server
  * 2.9 cannot serve plaintext and TLS clients on one port. Its own JetStream store: state written
  * over TLS stays apart from the plaintext server's.
  */
-export const natsTls: ServiceDef = {
+export const natsTls = natsServer({
   name: 'nats-tls',
   ports: [4223],
-  aptPackages: [{ pkg: 'nats-server', proves: '/usr/sbin/nats-server' }],
-  startTimeoutMs: 20_000,
-  prepare(ctx) {
-    const d = ensureDirs(ctx, 'nats-tls');
+  listen: (ctx) => {
     const tls = tlsFiles(ctx.root);
-    writeFileSync(
-      join(d.conf, 'nats.conf'),
-      [
-        'listen: "127.0.0.1:4223"',
-        'server_name: "weir-local-tls"',
-        'max_payload: 8MB',
-        'tls {',
-        `  cert_file: "${tls.serverCert}"`,
-        `  key_file: "${tls.serverKey}"`,
-        `  ca_file: "${tls.ca}"`,
-        '  verify: true',
-        // The default (0.5 s) is short for a handshake on a busy 2-core machine.
-        '  timeout: 5',
-        '}',
-        'jetstream {',
-        `  store_dir: "${d.data}"`,
-        '  max_memory_store: 256MB',
-        '  max_file_store: 4GB',
-        '}',
-        '',
-      ].join('\n'),
-    );
+    return [
+      'listen: "127.0.0.1:4223"',
+      'server_name: "weir-local-tls"',
+      'tls {',
+      `  cert_file: "${tls.serverCert}"`,
+      `  key_file: "${tls.serverKey}"`,
+      `  ca_file: "${tls.ca}"`,
+      '  verify: true',
+      // The default (0.5 s) is short for a handshake on a busy 2-core machine.
+      '  timeout: 5',
+      '}',
+    ];
   },
-  command(ctx) {
-    const d = dirs(ctx, 'nats-tls');
-    return { command: '/usr/sbin/nats-server', args: ['-c', join(d.conf, 'nats.conf')] };
-  },
+  memoryStore: '256MB',
+  fileStore: '4GB',
   async ready(ctx) {
     // Connected over TLS with the client certificate, and JetStream answers.
     const { connect } = await import('nats');
@@ -343,7 +346,7 @@ export const natsTls: ServiceDef = {
       await nc.close();
     }
   },
-};
+});
 
 export function kafkaLibDir(ctx: StackContext): string {
   return join(ctx.cacheDir, `kafka-${ctx.kafkaVersion}`, 'lib');

@@ -88,21 +88,29 @@ keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = clientAuth
 `;
 
+/**
+ * `openssl req` making `<name>.key` and, from `out`, a certificate or a request for `/CN=<cn>`.
+ * -nodes: unencrypted PKCS#8 keys, which Kafka's PEM keystore, NATS and Node all read.
+ */
+const newKey = (name: string, cn: string, out: string) => [
+  'req',
+  '-newkey',
+  'rsa:2048',
+  '-nodes',
+  '-keyout',
+  `${name}.key`,
+  '-out',
+  out,
+  '-subj',
+  `/CN=${cn}`,
+];
+
 /** A self-signed CA: `<name>.pem` and `<name>.key` in `dir`. */
 function makeCa(dir: string, name: string, cn: string): void {
   openssl(
     [
-      'req',
+      ...newKey(name, cn, `${name}.pem`),
       '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.pem`,
-      '-subj',
-      `/CN=${cn}`,
       '-days',
       '3650',
       '-addext',
@@ -122,22 +130,7 @@ function makeSigned(
   ext: 'server' | 'client',
   dates?: { start: string; end: string },
 ): void {
-  // -nodes: unencrypted PKCS#8 keys, which Kafka's PEM keystore, NATS and Node all read.
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${cn}`,
-    ],
-    dir,
-  );
+  openssl(newKey(name, cn, `${name}.csr`), dir);
   const validity = dates ? ['-startdate', dates.start, '-enddate', dates.end] : ['-days', '3650'];
   openssl(
     [

@@ -1,23 +1,18 @@
 // The probe that finds why TLS to NATS fails when nats.js only says TIMEOUT, against a stand-in
 // server that speaks the start of the NATS protocol: INFO in plaintext, then TLS, then PONG.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { ensureTlsFiles, type TlsFiles } from '../../scripts/stack/tls.ts';
+import { testCertificates } from '../tls/testing.ts';
 import { explainNatsError, probeNatsTls } from './nats.ts';
 
-let root: string;
-let f: TlsFiles;
+const f = testCertificates();
 let server: Server;
 let port: number;
 
 before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'weir-nats-tls-'));
-  f = ensureTlsFiles(root, () => undefined);
   // Like nats-server with `verify: true`: a client certificate signed by the CA is required.
   server = createServer((socket) => {
     socket.on('error', () => undefined);
@@ -36,10 +31,7 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 });
-after(() => {
-  server.close();
-  rmSync(root, { recursive: true, force: true });
-});
+after(() => server.close());
 
 const pem = (p: string) => readFileSync(p, 'utf8');
 

@@ -1,23 +1,15 @@
 // How each client is given the tls section of its config: kafkajs, nats.js, @clickhouse/client.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { after, before, describe, it } from 'node:test';
-import { ensureTlsFiles, type TlsFiles } from '../../scripts/stack/tls.ts';
+import { describe, it } from 'node:test';
 import { ConfigError } from '../core/errors.ts';
 import { clickHouseTls } from '../sink/clickhouse/sink.ts';
 import { kafkaSsl } from '../source/kafka-client.ts';
 import { natsTlsOptions } from '../state/nats.ts';
+import { testCertificates } from './testing.ts';
 
-let root: string;
-let f: TlsFiles;
-before(() => {
-  root = mkdtempSync(join(tmpdir(), 'weir-tls-'));
-  f = ensureTlsFiles(root, () => undefined);
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+const f = testCertificates();
 
 const kafkaCfg = { brokers: ['b:9095'], client_id: 'weir', connection_timeout_ms: 1000 };
 

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { ensureTlsFiles, type TlsFiles } from '../../scripts/stack/tls.ts';
+import { describe, it } from 'node:test';
 import { ConfigError } from '../core/errors.ts';
+import { testCertificates } from './testing.ts';
 import { explainTlsFailure, isTlsFailure, loadTlsFiles } from './tls.ts';
 
-// Real certificates, made by the stack's generator (openssl) in a scratch dir.
-let root: string;
-let f: TlsFiles;
-before(() => {
-  root = mkdtempSync(join(tmpdir(), 'weir-tls-'));
-  f = ensureTlsFiles(root, () => undefined);
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+const f = testCertificates();
 
 const configError = (fn: () => unknown): ConfigError => {
   try {
@@ -40,18 +32,18 @@ describe('loadTlsFiles', () => {
 
   it('names the option of a file it cannot read', () => {
     const e = configError(() =>
-      loadTlsFiles({ ca_file: join(root, 'nope.pem') }, 'dedup.nats.tls'),
+      loadTlsFiles({ ca_file: join(f.dir, 'nope.pem') }, 'dedup.nats.tls'),
     );
-    assert.equal(e.message, `cannot read dedup.nats.tls.ca_file (${root}/nope.pem): no such file`);
+    assert.equal(e.message, `cannot read dedup.nats.tls.ca_file (${f.dir}/nope.pem): no such file`);
     assert.match(e.hint ?? '', /dedup\.nats\.tls\.ca_file/);
     const dir = configError(() =>
-      loadTlsFiles({ cert_file: root, key_file: f.clientKey }, 'sink.clickhouse.tls'),
+      loadTlsFiles({ cert_file: f.dir, key_file: f.clientKey }, 'sink.clickhouse.tls'),
     );
     assert.match(dir.message, /sink\.clickhouse\.tls\.cert_file .*: it is a directory/);
   });
 
   it('refuses files that are not PEM, and a key of another certificate', () => {
-    const junk = join(root, 'junk.pem');
+    const junk = join(f.dir, 'junk.pem');
     writeFileSync(junk, 'not a certificate\n');
     assert.match(
       configError(() => loadTlsFiles({ ca_file: junk }, 'source.tls')).message,
