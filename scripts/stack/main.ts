@@ -148,7 +148,12 @@ async function startService(ctx: StackContext, s: ServiceDef): Promise<void> {
         : `did not answer within ${s.startTimeoutMs / 1000}s`;
     let tail = `--- ${logFile(ctx, s)} ---\n${tailFile(logFile(ctx, s))}`;
     if (s.extraLog) tail += `\n--- ${s.extraLog(ctx)} ---\n${tailFile(s.extraLog(ctx))}`;
-    throw new StackError(`${s.name} ${why}. Last log lines:\n${tail}`);
+    // A service started by an older checkout keeps its older config (e.g. without a TLS port).
+    const stale =
+      pid !== undefined
+        ? ` It was already running: if an older config started it, restart it with 'npm run stack -- down --only ${s.name} && npm run stack -- up --only ${s.name}'.`
+        : '';
+    throw new StackError(`${s.name} ${why}.${stale} Last log lines:\n${tail}`);
   }
   log(`${s.name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 }
