@@ -82,3 +82,19 @@ test('every example config loads', () => {
   assert.ok(files.length >= 3, files.join(', '));
   for (const file of files) assert.ok(loadConfig(fileURLToPath(new URL(file, dir)), {}), file);
 });
+
+test('examples/tls.yaml: Kafka, ClickHouse and both NATS sections over TLS', () => {
+  const path = fileURLToPath(new URL('../../examples/tls.yaml', import.meta.url));
+  const [p] = loadConfig(path, {}).pipelines;
+  assert.ok(p?.dedup);
+  const mtls = {
+    ca_file: '.weir/stack/tls/ca.pem',
+    cert_file: '.weir/stack/tls/client.pem',
+    key_file: '.weir/stack/tls/client.key',
+  };
+  assert.deepEqual(p.source.tls, { enabled: true, reject_unauthorized: true, ...mtls });
+  assert.deepEqual(p.dedup.nats.tls, mtls);
+  assert.deepEqual(p.sink.clickhouse.exactly_once.nats.tls, mtls);
+  assert.equal(p.sink.clickhouse.url, 'https://127.0.0.1:8443');
+  assert.deepEqual(p.sink.clickhouse.tls, { ca_file: mtls.ca_file });
+});
