@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { freePort, runWeir, weirOnce, writeConfig } from '../helpers/agent.ts';
 import {
@@ -26,6 +27,9 @@ import {
 } from '../helpers/stack.ts';
 
 const f = stackTls();
+/** A pattern matching `text` literally, then `rest` (a regular expression source). */
+const literally = (text: string, rest: string) =>
+  new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') + rest);
 const mtls = { ca_file: f.ca, cert_file: f.clientCert, key_file: f.clientKey };
 const buckets: string[] = [];
 
@@ -35,6 +39,39 @@ function natsOverTls(prefix: string, tls: Record<string, string> = mtls) {
   buckets.push(bucket);
   return { servers: [endpoints.natsTls], tls, bucket };
 }
+
+/** host:port of an endpoint (a URL or host:port). */
+const hostPort = (endpoint: string) => {
+  const u = new URL(endpoint.includes('://') ? endpoint : `tls://${endpoint}`);
+  return { host: u.hostname, port: Number(u.port) };
+};
+
+// A stack started by an older checkout has no TLS ports: say so at once, not after timeouts.
+before(async () => {
+  for (const [name, endpoint] of [
+    ['Kafka', endpoints.kafkaTls],
+    ['ClickHouse', endpoints.clickhouseTls],
+  ] as const) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = tlsConnect({
+        ...hostPort(endpoint),
+        ca: readFileSync(f.ca),
+        cert: readFileSync(f.clientCert),
+        key: readFileSync(f.clientKey),
+      });
+      socket.setTimeout(5000, () => socket.destroy());
+      socket.once('secureConnect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('close', () => resolve(false));
+    });
+    assert.ok(
+      ok,
+      `${name} does not answer TLS at ${endpoint}: run 'npm run stack -- up', restarting a service an older checkout started (npm run stack -- down --only <svc>)`,
+    );
+  }
+});
 
 after(async () => {
   const nc = await natsTlsConnect();
@@ -163,7 +200,10 @@ describe('TLS misconfigurations: one line naming the service, the problem and th
     const line = await validate(config({ source: { tls: { ...mtls, ca_file: f.otherCa } } }));
     assert.match(
       line,
-      /TLS to Kafka at 127\.0\.0\.1:9095 failed: the server's certificate is not signed by the CA in source\.tls\.ca_file \(self-signed certificate in certificate chain\) \(fix: set source\.tls\.ca_file to the PEM file of the CA that signed the server's certificate\)/,
+      literally(
+        `TLS to Kafka at ${endpoints.kafkaTls} failed: the server's certificate is not signed by the CA in source.tls.ca_file (self-signed certificate in certificate chain) (fix: set source.tls.ca_file to the PEM file of the CA that signed the server's certificate)`,
+        '',
+      ),
     );
   });
 
@@ -171,7 +211,10 @@ describe('TLS misconfigurations: one line naming the service, the problem and th
     const line = await validate(config({ source: { tls: { ca_file: f.ca } } }));
     assert.match(
       line,
-      /TLS to Kafka at 127\.0\.0\.1:9095 failed: the server requires a client certificate \(.*alert.*\) \(fix: set source\.tls\.cert_file and source\.tls\.key_file to a client certificate signed by a CA that Kafka trusts\)/,
+      literally(
+        `TLS to Kafka at ${endpoints.kafkaTls} failed: the server requires a client certificate (`,
+        String.raw`.*alert.*\) \(fix: set source\.tls\.cert_file and source\.tls\.key_file to a client certificate signed by a CA that Kafka trusts\)`,
+      ),
     );
   });
 
@@ -193,7 +236,10 @@ describe('TLS misconfigurations: one line naming the service, the problem and th
     const line = await validate(config({ sink: { tls: { ca_file: f.otherCa } } }));
     assert.match(
       line,
-      /TLS to ClickHouse at https:\/\/127\.0\.0\.1:8443 failed: the server's certificate is not signed by the CA in sink\.clickhouse\.tls\.ca_file \(self-signed certificate in certificate chain\) \(fix: set sink\.clickhouse\.tls\.ca_file/,
+      literally(
+        `TLS to ClickHouse at ${endpoints.clickhouseTls} failed: the server's certificate is not signed by the CA in sink.clickhouse.tls.ca_file (self-signed certificate in certificate chain) (fix: set sink.clickhouse.tls.ca_file`,
+        '',
+      ),
     );
   });
 
@@ -231,7 +277,10 @@ describe('TLS misconfigurations: one line naming the service, the problem and th
     const line = await validate(config({ natsTls: { ...mtls, ca_file: f.otherCa } }));
     assert.match(
       line,
-      /TLS to NATS at 127\.0\.0\.1:4223 failed: the server's certificate is not signed by the CA in dedup\.nats\.tls\.ca_file \(self-signed certificate in certificate chain\) \(fix: set dedup\.nats\.tls\.ca_file/,
+      literally(
+        `TLS to NATS at ${endpoints.natsTls} failed: the server's certificate is not signed by the CA in dedup.nats.tls.ca_file (self-signed certificate in certificate chain) (fix: set dedup.nats.tls.ca_file`,
+        '',
+      ),
     );
   });
 
@@ -239,7 +288,10 @@ describe('TLS misconfigurations: one line naming the service, the problem and th
     const line = await validate(config({ natsTls: { ca_file: f.ca } }));
     assert.match(
       line,
-      /TLS to NATS at 127\.0\.0\.1:4223 failed: the server requires a client certificate/,
+      literally(
+        `TLS to NATS at ${endpoints.natsTls} failed: the server requires a client certificate`,
+        '',
+      ),
     );
     assert.match(line, /fix: set dedup\.nats\.tls\.cert_file and dedup\.nats\.tls\.key_file/);
   });
@@ -257,7 +309,10 @@ describe('TLS misconfigurations: one line naming the service, the problem and th
     assert.ok(ms < 30_000, `exited after ${Math.round(ms)} ms`);
     assert.match(
       r.output,
-      /TLS to Kafka at 127\.0\.0\.1:9095 failed: the server's certificate is not signed/,
+      literally(
+        `TLS to Kafka at ${endpoints.kafkaTls} failed: the server's certificate is not signed`,
+        '',
+      ),
     );
     assert.doesNotMatch(r.output, /waiting for/);
   });
