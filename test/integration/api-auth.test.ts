@@ -109,9 +109,10 @@ describe('HTTP API with WEIR_API_TOKEN', () => {
       );
     } finally {
       proxy.unblock();
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
       await proxy.close();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
     const output = agent.output();
     assert.match(output, /"msg":"HTTP API listening"/);

@@ -140,8 +140,9 @@ describe('compressed topics', () => {
       for (const codec of CODECS)
         assert.ok(decompressed[codec]! > 0, `the ${codec} dead letters are ${codec} batches`);
     } finally {
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       for (const f of fixtures) await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 });

@@ -124,8 +124,9 @@ describe('dedup.max_keys end to end', () => {
       assert.match(out, /pipeline resumes: dedup keys expired/);
       t.diagnostic(`paused ${out.match(/pipeline paused: the dedup index/g)?.length} times`);
     } finally {
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 });

@@ -89,8 +89,9 @@ describe('dedup end to end', () => {
         metricValue(text, 'weir_state_op_duration_seconds_count', { op: 'dedup_persist' }) > 0,
       );
     } finally {
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 
@@ -176,9 +177,11 @@ describe('dedup end to end', () => {
       assert.equal(d1 + d2, report.counts.duplicates);
       assert.ok(d1 > 0 && d2 > 0, 'both agents dropped duplicates');
     } finally {
-      assert.equal(await one.stop(), 0, one.output().slice(-2000));
-      assert.equal(await two.stop(), 0, two.output().slice(-2000));
+      const oneExit = await one.stop();
+      const twoExit = await two.stop();
       await f.cleanup();
+      assert.equal(oneExit, 0, one.output().slice(-2000));
+      assert.equal(twoExit, 0, two.output().slice(-2000));
     }
   });
 
@@ -216,12 +219,13 @@ describe('dedup end to end', () => {
         );
       }
     } finally {
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       const admin = kafka().admin();
       await admin.connect();
       await admin.deleteTopics({ topics: [dups] }).catch(() => undefined);
       await admin.disconnect();
       await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 });

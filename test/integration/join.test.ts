@@ -454,7 +454,7 @@ describe('temporal join end to end', () => {
       agent = runWeir(['run', '-c', f.configPath]);
       await waitForDrain(f, agent, 80_000);
       const text = await metricsOf(f);
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       const unpaid = report.counts.unique - want.pairs.size;
       const got = await landed(f);
       // One payment per order at most: one row per order.
@@ -483,6 +483,7 @@ describe('temporal join end to end', () => {
       assert.equal(rowsOf(text, 'matched'), want.pairs.size);
       assert.equal(rowsOf(text, 'unmatched'), unpaid);
       process.stderr.write(`# left: ${got.rows} rows; ${Date.now() - started} ms\n`);
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     } finally {
       await agent?.stop();
       await f.cleanup();
@@ -531,10 +532,11 @@ describe('temporal join end to end', () => {
       await assertExactPairs(f, want, 'left');
       // The metrics are the second run's alone: at most every unpaid order again.
       assert.ok(join(text, { side: 'left', reason: 'unmatched' }) <= unpaid);
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       process.stderr.write(
         `# SIGKILL: ${atKill} rows at the kill, ${got.rows} at the end; ${Date.now() - started} ms\n`,
       );
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     } finally {
       stopGenerator.abort();
       await agent.stop();
@@ -597,9 +599,11 @@ describe('temporal join end to end', () => {
       );
       await assertExactPairs(f, want, 'left');
       assert.match(two.output(), /join state rebuilt/);
-      assert.equal(await two.stop(), 0, two.output().slice(-3000));
-      assert.equal(await one.stop(), 0, one.output().slice(-3000));
+      const twoExit = await two.stop();
+      const oneExit = await one.stop();
       process.stderr.write(`# two agents: ${got.rows} rows; ${Date.now() - started} ms\n`);
+      assert.equal(twoExit, 0, two.output().slice(-3000));
+      assert.equal(oneExit, 0, one.output().slice(-3000));
     } finally {
       stopGenerator.abort();
       await two?.stop();
@@ -623,7 +627,7 @@ describe('temporal join end to end', () => {
       agent = runWeir(['run', '-c', f.configPath]);
       await waitForDrain(f, agent, 80_000);
       const text = await metricsOf(f);
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       assert.match(
         agent.output(),
         /join buffer full at max_buffer_records: pausing the right partition/,
@@ -631,6 +635,7 @@ describe('temporal join end to end', () => {
       await assertExactPairs(f, want, 'inner');
       assert.equal(join(text, { side: 'right', reason: 'late' }), 0, 'no window closed early');
       process.stderr.write(`# bounded buffer: ${Date.now() - started} ms\n`);
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     } finally {
       await agent?.stop();
       await f.cleanup();
@@ -822,7 +827,7 @@ describe('temporal join: the buffer bounded in bytes', () => {
       await send(f.orders, load.orders);
       await waitForDrain(f, agent, 120_000);
       const text = await metricsOf(f);
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       assert.doesNotMatch(agent.output(), /join buffer full at max_buffer_records/);
       await assertExactPairs(f, load.want, 'inner');
       const rs = await f.ch.query({
@@ -836,6 +841,7 @@ describe('temporal join: the buffer bounded in bytes', () => {
       const after = metricValue(text, 'weir_join_buffer_bytes', { side: 'right' });
       assert.ok(after < MAX_BYTES, `${after} bytes buffered at the end`);
       process.stderr.write(`# byte-bounded buffer: ${Date.now() - started} ms\n`);
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     } finally {
       await agent?.stop();
       await f.cleanup();

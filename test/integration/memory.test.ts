@@ -34,7 +34,15 @@ describe('memory bounded in bytes', () => {
     try {
       await waitAgentReady(f, agent);
       proxy.block('refuse');
-      const report = await generate(f, { count: records, recordBytes: 10_240, seed: 11 });
+      // 20 records a send: each record batch (~200 KB) fits in one fetch of a partition. Kafka
+      // returns a record batch whole even when it is larger than max_bytes_per_partition, so
+      // bigger producer batches would overshoot by their own size.
+      const report = await generate(f, {
+        count: records,
+        recordBytes: 10_240,
+        batchSize: 20,
+        seed: 11,
+      });
       assert.equal(report.counts.unique, records);
       assert.ok(report.bytes >= records * 10_000, `records are ~10 KB (${report.bytes} bytes)`);
       // Backpressure: the partitions are paused once the bound is passed and stay paused.
@@ -47,7 +55,8 @@ describe('memory bounded in bytes', () => {
       const text = await metrics(f);
       const inFlightBytes = metricValue(text, 'weir_in_flight_bytes');
       const inFlight = metricValue(text, 'weir_in_flight_records');
-      // A fetch already taken when the bound was crossed may overshoot it: one per partition.
+      // A fetch already taken when the bound was crossed may overshoot it: one per partition
+      // (max_bytes_per_partition, the record batches being smaller), plus headers.
       const slack = 2 * 256 * 1024 + 64 * 1024;
       assert.ok(inFlightBytes >= bound, `at least the bound in flight (${inFlightBytes})`);
       assert.ok(
@@ -64,9 +73,10 @@ describe('memory bounded in bytes', () => {
       assert.equal(metricValue(after, 'weir_paused_partitions'), 0);
     } finally {
       proxy.unblock();
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
       await proxy.close();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 });

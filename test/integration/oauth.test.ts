@@ -55,8 +55,9 @@ describe('SASL OAUTHBEARER', () => {
       assert.deepEqual(await tableCounts(f), { rows: 5000, unique: 5000 });
       assert.doesNotMatch(agent.output(), /eyJ/, 'no token in the output');
     } finally {
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 

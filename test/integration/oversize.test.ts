@@ -111,8 +111,9 @@ describe('oversize records end to end', () => {
       assert.equal(agent.child.exitCode, null, agent.output().slice(-3000));
     } finally {
       await producer.disconnect();
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 });

@@ -63,8 +63,9 @@ describe('pipeline end to end', () => {
         100_000,
       );
     } finally {
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 

@@ -81,9 +81,10 @@ describe('starting while ClickHouse cannot be reached', () => {
       assert.equal(logged(agent, WAITING).length, 1);
     } finally {
       proxy.unblock();
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
       await proxy.close();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 

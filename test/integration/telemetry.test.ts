@@ -126,8 +126,9 @@ describe('telemetry', () => {
         20_000,
       );
     } finally {
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 
@@ -285,9 +286,10 @@ describe('telemetry', () => {
       assert.match(String(committed.span_id), /^[0-9a-f]{16}$/);
     } finally {
       await producer.disconnect();
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await receiver.close();
       await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 
@@ -330,9 +332,10 @@ describe('telemetry', () => {
       await waitReady(f, agent, 30_000);
     } finally {
       proxy.unblock();
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
       await proxy.close();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 
@@ -395,9 +398,10 @@ describe('telemetry', () => {
       assert.match(lines, /"msg":"readiness check passes again"/);
     } finally {
       proxy.unblock();
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
       await proxy.close();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 });

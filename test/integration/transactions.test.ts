@@ -68,8 +68,9 @@ describe('transactional producers', () => {
       assert.equal(landed.filter((id) => abortedIds.has(id)).length, 0);
     } finally {
       await Promise.all([a.disconnect(), b.disconnect()]);
-      assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+      const agentExit = await agent.stop();
       await f.cleanup();
+      assert.equal(agentExit, 0, agent.output().slice(-3000));
     }
   });
 });
