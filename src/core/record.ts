@@ -20,6 +20,12 @@ export type Row = Record<string, unknown>;
 export interface Envelope {
   readonly source: SourceRecord;
   row: Row;
+  /**
+   * When the record was taken into its partition's lane (epoch ms): the ingest time a
+   * `processed_at` field gets. With exactly-once it is recorded with the pending batch and the
+   * same on replay.
+   */
+  ingestedAt?: number;
 }
 
 /** A record that cannot be delivered; it goes to the dead-letter topic with its original bytes. */

@@ -464,7 +464,8 @@ export class PartitionLane {
     // are committed; a replay of the same records is recognised by their origin.
     if (this.d.stages.some((s) => s.checkpoint !== undefined))
       await this.step(batch, 'checkpoint', SpanKind.INTERNAL, {}, async () => {
-        for (const stage of this.d.stages) if (stage.checkpoint) await stage.checkpoint();
+        const at = { topic: this.d.topic, partition: this.d.partition, last: batch.lastOffset };
+        for (const stage of this.d.stages) if (stage.checkpoint) await stage.checkpoint(at);
       });
     const insert = () =>
       sink.insert({ lines: batch.lines, sources: batch.sources, bytes: batch.bytes }, token);

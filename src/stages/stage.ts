@@ -16,7 +16,14 @@ export interface Stage {
    * every record processed so far is durable. The lane awaits it before committing offsets, so
    * state is never behind the offsets that depend on it.
    */
-  checkpoint?(): Promise<void>;
+  checkpoint?(at?: BatchEnd): Promise<void>;
+  /**
+   * A stage whose output depends on the outside world (lookups) records what it used, per fetched
+   * chunk of a partition, so that a replayed batch carries exactly the rows of its first attempt.
+   * With exactly-once, the lane stores `capture` of a batch's range with the pending batch before
+   * anything of it is written, and hands it back through `restore` before replaying that range.
+   */
+  memo?: StageMemo;
   /** Called when the lane of a partition is created (assignment) or discarded (revocation). */
   onAssign?(topic: string, partition: number): Promise<void>;
   onRevoke?(topic: string, partition: number): void;
@@ -31,6 +38,20 @@ export interface Stage {
   onCommit?(topic: string, partition: number, next: string): void;
   /** Releases resources at shutdown. Safe to call twice. */
   close?(): Promise<void>;
+}
+
+/** The batch a checkpoint precedes: its partition and last offset (inclusive). */
+export interface BatchEnd {
+  readonly topic: string;
+  readonly partition: number;
+  readonly last: string;
+}
+
+export interface StageMemo {
+  /** What the records at offsets `from`…`to` (inclusive) of the partition used; JSON-serializable. */
+  capture(topic: string, partition: number, from: string, to: string): unknown;
+  /** Before a replay: the records at offsets in the captured range use these results. */
+  restore(topic: string, partition: number, data: unknown): void;
 }
 
 /** A stage with the fields its rows carry afterwards, as planned at startup. */
