@@ -93,6 +93,15 @@ export function applyTransform(
       if (at < 0) unknown(['drop', i], 'drops', name);
       else out.splice(at, 1);
     });
+  } else if ('ingest_time' in transform) {
+    const field: FieldInfo = {
+      name: transform.ingest_time,
+      type: { kind: 'datetime' },
+      nullable: false,
+    };
+    const at = indexOf(field.name);
+    if (at >= 0) out[at] = field;
+    else out.push(field);
   }
   return out;
 }

@@ -497,12 +497,19 @@ export const transformSchema = z
         drop: z.array(fieldName).min(1).describe('Removes these fields from the record.'),
       })
       .describe('Drop fields.'),
+    z
+      .strictObject({
+        ingest_time: fieldName.describe(
+          'The field (added, or replaced) that gets the time the record was taken in, a datetime: e.g. processed_at. All records of one fetch get the same time; with exactly-once it is recorded with the pending batch and reused when the batch is replayed, so a replay carries the same rows.',
+        ),
+      })
+      .describe('Add the ingest time.'),
   ])
   .meta({
-    hint: 'write each transform as a one-key object: filter, rename, convert, compute or drop',
+    hint: 'write each transform as a one-key object: filter, rename, convert, compute, drop or ingest_time',
   })
   .describe(
-    'One step applied to each record, in order: filter, rename, convert, compute or drop (one per list item).',
+    'One step applied to each record, in order: filter, rename, convert, compute, drop or ingest_time (one per list item).',
   );
 
 // ---------------------------------------------------------------- NATS and exactly-once

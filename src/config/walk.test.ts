@@ -42,6 +42,7 @@ test('knownKeys lists an object’s keys and every key of a union of objects', (
     'convert',
     'compute',
     'drop',
+    'ingest_time',
   ]);
 });
 

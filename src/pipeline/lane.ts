@@ -65,6 +65,11 @@ export interface LaneDeps {
   onSettled: (records: number, bytes: number) => void;
   /** A batch could not be delivered for a reason retrying will not fix. */
   onFatal: (err: unknown) => void;
+  /**
+   * The memo of the pending batch from before a restart (see LaneMemo): handed to the stages
+   * before its range is replayed, so the replay carries the rows of the first attempt.
+   */
+  replayMemo?: unknown;
   /** Stop and restart fetching this partition (the source's); default: nothing to stop. */
   pauseFetch?: () => void;
   resumeFetch?: () => void;
@@ -89,6 +94,22 @@ interface Batch {
    */
   lineOffsets: number[];
   chunks: { first: string; last: string; records: number }[];
+}
+
+/** Ingest times of fetched chunks: records in `first`…`last` were taken in at `at`. */
+interface IngestSpan {
+  first: string;
+  last: string;
+  at: number;
+}
+
+/**
+ * What a batch's records used from the outside world, stored with the pending batch (exactly-once
+ * only): per stage with a memo, what it captured; the chunks' ingest times when a stage reads them.
+ */
+export interface LaneMemo {
+  stages?: Record<string, unknown>;
+  ingest?: IngestSpan[];
 }
 
 const newBatch = (now: number): Batch => ({
@@ -128,6 +149,13 @@ export class PartitionLane {
 
   /** The last offset of a pending batch from before a restart, still to be re-cut exactly. */
   private replayTo: bigint | undefined;
+  /** Ingest times of the chunks taken since the last flushed batch (when a stage reads them). */
+  private readonly ingest: IngestSpan[] = [];
+  /** Ingest times of the pending batch's records, from its memo, for its replay. */
+  private replayIngest: IngestSpan[] = [];
+  /** With exactly-once, whether the memo records ingest times / stages' captures. */
+  private readonly memoIngest: boolean;
+  private readonly memoStages: Stage[];
 
   private readonly tracer: BatchTracer;
   /** The stage that holds records back (the join), if any. */
@@ -147,11 +175,70 @@ export class PartitionLane {
         topic: d.topic,
         partition: d.partition,
       });
+    this.memoIngest = d.stages.some((s) => s.usesIngestTime === true);
+    this.memoStages = d.stages.filter((s) => s.memo !== undefined);
     const entry = d.ledger?.current;
     if (entry) {
       // Everything up to the high-water mark is in ClickHouse already.
       this.lastAccepted = BigInt(entry.hw);
-      if (entry.pending) this.replayTo = BigInt(entry.pending.to);
+      if (entry.pending) {
+        this.replayTo = BigInt(entry.pending.to);
+        this.restoreMemo(d.replayMemo as LaneMemo | undefined);
+      }
+    }
+  }
+
+  /** Hands a pending batch's memo back to the stages (and keeps its ingest times) for its replay. */
+  private restoreMemo(memo: LaneMemo | undefined): void {
+    if (!memo) return;
+    this.replayIngest = memo.ingest ?? [];
+    for (const stage of this.memoStages) {
+      const data = memo.stages?.[stage.name];
+      if (data !== undefined) stage.memo!.restore(this.d.topic, this.d.partition, data);
+    }
+  }
+
+  /** The memo of the batch over `from`…`to`, before it is recorded as pending. */
+  private captureMemo(from: string, to: string): LaneMemo | undefined {
+    if (!this.memoIngest && this.memoStages.length === 0) return undefined;
+    const memo: LaneMemo = {};
+    if (this.memoIngest) {
+      const lo = BigInt(from);
+      const hi = BigInt(to);
+      memo.ingest = this.ingest.filter((c) => BigInt(c.last) >= lo && BigInt(c.first) <= hi);
+    }
+    if (this.memoStages.length > 0) {
+      memo.stages = {};
+      for (const stage of this.memoStages)
+        memo.stages[stage.name] = stage.memo!.capture(this.d.topic, this.d.partition, from, to);
+    }
+    return memo;
+  }
+
+  /** Sets each record's ingest time: the replayed batch's recorded one, else now. */
+  private stampIngest(envelopes: Envelope[]): void {
+    const now = this.d.clock.now();
+    if (this.replayIngest.length === 0) {
+      for (const env of envelopes) env.ingestedAt = now;
+    } else {
+      for (const env of envelopes) {
+        const o = BigInt(env.source.offset);
+        const span = this.replayIngest.find((c) => BigInt(c.first) <= o && o <= BigInt(c.last));
+        env.ingestedAt = span?.at ?? now;
+      }
+    }
+    if (!this.memoIngest || this.d.ledger === undefined) return;
+    // Recorded per record run of one time, so a replay cut differently finds each record's own.
+    let start = 0;
+    for (let i = 1; i <= envelopes.length; i++) {
+      if (i < envelopes.length && envelopes[i]!.ingestedAt === envelopes[start]!.ingestedAt)
+        continue;
+      this.ingest.push({
+        first: envelopes[start]!.source.offset,
+        last: envelopes[i - 1]!.source.offset,
+        at: envelopes[start]!.ingestedAt!,
+      });
+      start = i;
     }
   }
 
@@ -228,6 +315,7 @@ export class PartitionLane {
     this.d.onAccepted(fresh.length, bytes);
     const { pipeline, metrics } = this.d;
     const envelopes: Envelope[] = fresh.map((source) => ({ source, row: {} }));
+    this.stampIngest(envelopes);
     const started = preciseNow();
     const timings: StageTiming[] = [];
     const res = await runChain(this.d.stages, envelopes, metrics, pipeline, timings);
@@ -446,7 +534,13 @@ export class PartitionLane {
     let token: string | undefined;
     if (ledger) {
       token = this.d.tokenFor?.(batch.firstOffset, batch.lastOffset);
-      await ledger.begin(batch.firstOffset, batch.lastOffset, token ?? '');
+      const memo = this.captureMemo(batch.firstOffset, batch.lastOffset);
+      await ledger.begin(batch.firstOffset, batch.lastOffset, token ?? '', memo);
+      // Ingest times up to the batch's end are recorded (or were, before a restart).
+      const last = BigInt(batch.lastOffset);
+      while (this.ingest.length > 0 && BigInt(this.ingest[0]!.last) <= last) this.ingest.shift();
+      if (this.replayIngest.length > 0 && BigInt(this.replayIngest.at(-1)!.last) <= last)
+        this.replayIngest = [];
     }
     // Dead letters of a replayed batch were already acknowledged before the crash: not again.
     if (!ledger?.current.pending?.deadLettersWritten) {

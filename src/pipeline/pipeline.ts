@@ -255,8 +255,10 @@ export class Pipeline {
         logEnd,
         this.log,
       ));
+    const replayMemo = ledger?.current.pending ? await ledger.pendingMemo() : undefined;
     const lane = new PartitionLane({
       ledger,
+      replayMemo,
       tokenFor: (from, to) => insertToken(pipeline, table, topic, partition, from, to),
       pipeline,
       topic,
@@ -411,6 +413,19 @@ async function loadLedger(
     entry = ledger.current;
   }
   if (entry.pending || entry.hw !== '-1')
-    log.info({ partition: key, hw: entry.hw, pending: entry.pending }, 'batch ledger loaded');
+    log.info(
+      {
+        partition: key,
+        hw: entry.hw,
+        // The memo holds looked-up values: not for the log.
+        pending: entry.pending && {
+          from: entry.pending.from,
+          to: entry.pending.to,
+          token: entry.pending.token,
+          deadLettersWritten: entry.pending.deadLettersWritten,
+        },
+      },
+      'batch ledger loaded',
+    );
   return ledger;
 }

@@ -52,6 +52,25 @@ export function createDrop(
   return { stage: reshape(name, 'drop', kept, kept), fields };
 }
 
+/**
+ * `ingest_time: field`: the field gets the record's ingest time (epoch ms, a datetime), which the
+ * lane sets per fetch and, with exactly-once, records with the pending batch for its replay.
+ */
+export function createIngestTime(
+  name: string,
+  field: string,
+  input: readonly FieldInfo[],
+): StagePlan {
+  const info: FieldInfo = { name: field, type: { kind: 'datetime' }, nullable: false };
+  const at = input.findIndex((f) => f.name === field);
+  const fields = at >= 0 ? input.map((f, i) => (i === at ? info : f)) : [...input, info];
+  const stage = recordStage(name, 'ingest_time', (env) => {
+    env.row[field] = env.ingestedAt ?? Date.now();
+    return env;
+  });
+  return { stage: { ...stage, usesIngestTime: true }, fields };
+}
+
 /** `convert: { field: type | { to, format } }`; null stays null. */
 export function createConvert(
   name: string,

@@ -42,4 +42,5 @@ export type TransformConfig =
   | { rename: Record<string, string> }
   | { convert: Record<string, ConvertTarget> }
   | { compute: Record<string, ComputeSpec> }
-  | { drop: string[] };
+  | { drop: string[] }
+  | { ingest_time: string };

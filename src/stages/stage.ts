@@ -24,6 +24,8 @@ export interface Stage {
    * anything of it is written, and hands it back through `restore` before replaying that range.
    */
   memo?: StageMemo;
+  /** The stage reads `Envelope.ingestedAt`: with exactly-once the lane records it per batch. */
+  readonly usesIngestTime?: boolean;
   /** Called when the lane of a partition is created (assignment) or discarded (revocation). */
   onAssign?(topic: string, partition: number): Promise<void>;
   onRevoke?(topic: string, partition: number): void;

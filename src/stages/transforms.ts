@@ -2,7 +2,7 @@
 import { ConfigError } from '../core/errors.ts';
 import type { FieldInfo } from '../core/fields.ts';
 import { createFilter } from './filter.ts';
-import { createCompute, createConvert, createDrop, createRename } from './map.ts';
+import { createCompute, createConvert, createDrop, createIngestTime, createRename } from './map.ts';
 import type { TransformConfig } from './options.ts';
 import type { Stage, StagePlan } from './stage.ts';
 
@@ -12,7 +12,7 @@ export interface TransformPlan {
   readonly fields: readonly FieldInfo[];
 }
 
-const KINDS = ['filter', 'rename', 'convert', 'compute', 'drop'] as const;
+const KINDS = ['filter', 'rename', 'convert', 'compute', 'drop', 'ingest_time'] as const;
 
 /** Builds one stage per transform entry (`transform[i].<kind>`); throws ConfigError. */
 export function planTransforms(
@@ -49,5 +49,6 @@ function planOne(name: string, t: TransformConfig, fields: readonly FieldInfo[])
   if ('rename' in t) return createRename(name, t.rename, fields);
   if ('convert' in t) return createConvert(name, t.convert, fields);
   if ('compute' in t) return createCompute(name, t.compute, fields);
-  return createDrop(name, t.drop, fields);
+  if ('drop' in t) return createDrop(name, t.drop, fields);
+  return createIngestTime(name, t.ingest_time, fields);
 }

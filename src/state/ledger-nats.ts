@@ -82,6 +82,10 @@ export class NatsLedgerStore implements RevisionedStore {
     });
   }
 
+  delete(key: string): Promise<void> {
+    return this.withRetry('write', () => this.kv.purge(key));
+  }
+
   /** Stops retries: an operation waiting out an outage rejects now with its last error. */
   close(): void {
     this.abort.abort();

@@ -20,6 +20,8 @@ export interface RevisionedStore {
   create(key: string, value: Uint8Array): Promise<number>;
   /** Replaces the value if the key is still at `revision`; rejects otherwise. */
   update(key: string, value: Uint8Array, revision: number): Promise<number>;
+  /** Removes a key (best effort: the parts of a big memo once their batch is done). */
+  delete?(key: string): Promise<void>;
 }
 
 /** What is stored: the entry and who wrote it (absent in entries of older versions). */
@@ -34,6 +36,12 @@ export interface PendingBatch {
   token: string;
   /** The batch's dead letters were acknowledged by Kafka: do not send them again on replay. */
   deadLettersWritten: boolean;
+  /**
+   * What the batch's records used from the outside world (lookup results, ingest times), so a
+   * replay carries the same rows: inline, or in `memoParts` keys of the store when it is big.
+   */
+  memo?: unknown;
+  memoParts?: string[];
 }
 
 export interface LedgerEntry {
@@ -48,6 +56,10 @@ export class LedgerConflictError extends WeirError {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** A memo bigger than this goes to keys of its own (NATS refuses messages over 1 MiB by default). */
+export const MEMO_INLINE_BYTES = 256 * 1024;
+const MEMO_PART_BYTES = 512 * 1024;
 
 /** Keys may hold letters, digits and - _ = . / ; anything else in a topic name is hex-escaped. */
 export function ledgerKey(
@@ -123,18 +135,60 @@ export class PartitionLedger {
     this.entry = next;
   }
 
-  /** Records the batch as pending before anything of it is written anywhere. */
-  async begin(from: string, to: string, token: string): Promise<void> {
+  /**
+   * Records the batch as pending before anything of it is written anywhere, with its memo (what
+   * its records used from the outside world). A replay of the pending batch keeps the first memo.
+   */
+  async begin(from: string, to: string, token: string, memo?: unknown): Promise<void> {
     const p = this.entry.pending;
     if (p && p.from === from && p.to === to) return; // replay of the pending batch
     if (p)
       throw new WeirError(
         `ledger ${this.key}: batch ${from}-${to} does not match the pending ${p.from}-${p.to}`,
       );
-    await this.write({
-      hw: this.entry.hw,
-      pending: { from, to, token, deadLettersWritten: false },
-    });
+    const pending: PendingBatch = { from, to, token, deadLettersWritten: false };
+    if (memo !== undefined) {
+      const text = JSON.stringify(memo);
+      if (text.length <= MEMO_INLINE_BYTES) pending.memo = memo;
+      else pending.memoParts = await this.writeParts(from, text);
+    }
+    await this.write({ hw: this.entry.hw, pending });
+  }
+
+  /** A big memo in parts, under keys unique to this writer and batch, before the entry names them. */
+  private async writeParts(from: string, text: string): Promise<string[]> {
+    const keys: string[] = [];
+    const id = this.writer.replace(/[^A-Za-z0-9_-]/g, '_');
+    for (let i = 0; i * MEMO_PART_BYTES < text.length; i++) {
+      const key = `${this.key}.memo.${id}.${from}.${i}`;
+      await this.store.create(
+        key,
+        enc.encode(text.slice(i * MEMO_PART_BYTES, (i + 1) * MEMO_PART_BYTES)),
+      );
+      keys.push(key);
+    }
+    return keys;
+  }
+
+  /** The pending batch's memo (read back from its parts when it was big); undefined when none. */
+  async pendingMemo(): Promise<unknown> {
+    const p = this.entry.pending;
+    if (!p) return undefined;
+    if (p.memo !== undefined) return p.memo;
+    if (!p.memoParts) return undefined;
+    let text = '';
+    for (const key of p.memoParts) {
+      const part = await this.store.get(key);
+      if (!part)
+        throw new WeirError(
+          `ledger ${this.key}: part ${key} of the pending batch's memo is missing`,
+          {
+            hint: 'the NATS bucket lost data; the batch cannot be replayed exactly',
+          },
+        );
+      text += dec.decode(part.value);
+    }
+    return JSON.parse(text) as unknown;
   }
 
   async markDeadLettersWritten(): Promise<void> {
@@ -150,6 +204,9 @@ export class PartitionLedger {
 
   /** The batch is durably inserted: move the high-water mark, clear the pending batch. */
   async complete(to: string): Promise<void> {
+    const parts = this.entry.pending?.memoParts;
     await this.write({ hw: to, pending: null });
+    if (parts && this.store.delete)
+      for (const key of parts) await this.store.delete(key).catch(() => undefined);
   }
 }

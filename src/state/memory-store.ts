@@ -18,4 +18,11 @@ export class MemoryStore implements RevisionedStore {
     this.data.set(key, { value, revision: ++this.seq });
     return Promise.resolve(this.seq);
   }
+  delete(key: string) {
+    this.data.delete(key);
+    return Promise.resolve();
+  }
+  get size(): number {
+    return this.data.size;
+  }
 }
