@@ -14,6 +14,7 @@ import { serverInfo } from '../src/sink/clickhouse/describe.ts';
 import { runGenerator, type GeneratorReport } from '../src/generate/index.ts';
 import { Agent } from '../src/pipeline/agent.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
+import { adClicksDemo, postgresLookup } from './demo-adclicks.ts';
 
 const repo = resolve(import.meta.dirname, '..');
 const configPath = process.env.WEIR_DEMO_CONFIG ?? resolve(repo, 'examples/demo.yaml');
@@ -24,7 +25,7 @@ const say = (msg: string) => console.log(`[demo] ${msg}`);
 async function main(): Promise<number> {
   // No trace collector runs in the demo unless you point it at one.
   if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT) process.env.OTEL_SDK_DISABLED ??= 'true';
-  say('starting the local stack (Kafka, ClickHouse, ZooKeeper, NATS)…');
+  say('starting the local stack (Kafka, ClickHouse, ZooKeeper, NATS, PostgreSQL)…');
   const up = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/stack/main.ts', 'up'], {
     cwd: repo,
     stdio: 'inherit',
@@ -32,6 +33,9 @@ async function main(): Promise<number> {
   if (up.status !== 0) return 1;
 
   const cfg = loadConfig(configPath);
+  // The ad-click scenario (examples/adclicks.yaml) seeds its campaigns table and produces clicks.
+  const campaignsLookup = postgresLookup(cfg);
+  if (campaignsLookup) return adClicksDemo(cfg, campaignsLookup, { events, say });
   const p = cfg.pipelines[0]!;
   // Duplicates only make sense once the pipeline removes them.
   const withDedup = 'dedup' in p && p.dedup !== undefined;
