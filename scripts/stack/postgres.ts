@@ -99,6 +99,7 @@ export function postgresConf(o: { hbaFile: string; identFile: string }): string 
     "log_destination = 'stderr'",
     'logging_collector = off',
     'log_min_messages = warning',
+    'log_checkpoints = off',
     "log_line_prefix = '%m [%p] %q%u@%d '",
     "log_timezone = 'UTC'",
     "timezone = 'UTC'",
