@@ -115,7 +115,7 @@ export function parseCidr(text: string): CidrParse {
       return {
         ok: false,
         problem: `host bits are set after the first ${prefix}`,
-        fix: `write the network address: "${v4Text(base)}/${prefix}" (or "${addr}" alone for that one host)`,
+        fix: `write the network address "${v4Text(base)}/${prefix}", or "${addr}" alone for that one host`,
       };
     return { ok: true, range: { family: 4, base, mask, prefix } };
   }
@@ -125,7 +125,7 @@ export function parseCidr(text: string): CidrParse {
     return {
       ok: false,
       problem: `host bits are set after the first ${prefix}`,
-      fix: `write the network address: "${v6Text(masked)}/${prefix}" (or "${addr}" alone for that one host)`,
+      fix: `write the network address "${v6Text(masked)}/${prefix}", or "${addr}" alone for that one host`,
     };
   return { ok: true, range: { family: 6, bytes, prefix } };
 }
