@@ -1,6 +1,6 @@
-// `npm run stack -- up | down | status | logs <svc>`: the local Kafka, ClickHouse, ZooKeeper and
-// NATS that Weir's tests and demo run against, installed from apt and Maven Central, with TLS
-// listeners beside the plaintext ones (certificates made with openssl, scripts/stack/tls.ts).
+// `npm run stack -- up | down | status | logs <svc>`: the local Kafka, ClickHouse, ZooKeeper, NATS
+// and PostgreSQL that Weir's tests and demo run against, installed from apt and Maven Central, with
+// TLS listeners beside the plaintext ones (certificates made with openssl, scripts/stack/tls.ts).
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_KAFKA_VERSION, kafkaVersionFile, stackContext } from './context.ts';
@@ -30,7 +30,7 @@ commands:
   up            install what is missing, start what is not running, wait until ready
   down          stop the services this stack started
   status        one line per service with its health (exit 1 unless all are healthy)
-  logs <svc>    print the tail of a service's log (zookeeper, clickhouse, nats, nats-tls, kafka)
+  logs <svc>    print the tail of a service's log (${services.map((s) => s.name).join(', ')})
 
 options:
   --fresh                 (up) stop everything and wipe all service data first
@@ -180,7 +180,7 @@ async function down(ctx: StackContext, selected: ServiceDef[]): Promise<void> {
       removeFile(pf);
       continue;
     }
-    const how = await stopGroup(pid, s.name === 'kafka' ? 30_000 : 15_000);
+    const how = await stopGroup(pid, s.name === 'kafka' ? 30_000 : 15_000, s.stopSignal);
     removeFile(pf);
     log(`${s.name} ${how} (pid ${pid})`);
   }
@@ -204,7 +204,7 @@ async function status(ctx: StackContext, selected: ServiceDef[]): Promise<boolea
     const extra =
       s === kafka && existsSync(versionFile(ctx))
         ? ` kafka ${readFileSync(versionFile(ctx), 'utf8').trim()}`
-        : '';
+        : (s.note?.(ctx) ?? '');
     console.log(`${s.name.padEnd(10)} ${state.padEnd(36)} ports ${s.ports.join(',')}${extra}`);
   }
   return allHealthy;

@@ -43,4 +43,25 @@ describe('stack process helpers', () => {
     assert.equal(isAlive(pid), false);
     assert.equal(isAlive(child), false);
   });
+
+  it("asks with the service's own stop signal first (PostgreSQL: SIGINT, a fast shutdown)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weir-proc-'));
+    const pidFile = join(dir, 'x.pid');
+    const logFile = join(dir, 'x.log');
+    // Ignores TERM, leaves cleanly on INT: only the right first signal stops it without KILL.
+    const pid = startDetached({
+      command: 'bash',
+      args: [
+        '-c',
+        `trap '' TERM; trap 'echo bye; exit 0' INT; echo ready; while :; do sleep 0.1; done`,
+      ],
+      cwd: dir,
+      logFile,
+      pidFile,
+    });
+    for (let i = 0; i < 200 && !/ready/.test(tailFile(logFile)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await stopGroup(pid, 5000, 'SIGINT'), 'stopped');
+    assert.match(readFileSync(logFile, 'utf8'), /bye/);
+  });
 });

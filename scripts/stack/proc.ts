@@ -41,6 +41,8 @@ export interface StartOptions {
   logFile: string;
   pidFile: string;
   env?: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
 }
 
 /** Starts a detached process in its own process group, output appended to its log. */
@@ -51,6 +53,8 @@ export function startDetached(opts: StartOptions): number {
     detached: true,
     stdio: ['ignore', out, out],
     env: { ...process.env, ...opts.env },
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   if (child.pid === undefined) throw new Error(`could not start ${opts.command}`);
   child.unref();
@@ -58,8 +62,12 @@ export function startDetached(opts: StartOptions): number {
   return child.pid;
 }
 
-/** Stops a process group started by startDetached: TERM, wait, then KILL. */
-export async function stopGroup(pid: number, graceMs = 15_000): Promise<'stopped' | 'killed'> {
+/** Stops a process group started by startDetached: TERM (or `first`), wait, then KILL. */
+export async function stopGroup(
+  pid: number,
+  graceMs = 15_000,
+  first: NodeJS.Signals = 'SIGTERM',
+): Promise<'stopped' | 'killed'> {
   const signal = (sig: NodeJS.Signals): void => {
     try {
       process.kill(-pid, sig);
@@ -71,7 +79,7 @@ export async function stopGroup(pid: number, graceMs = 15_000): Promise<'stopped
       }
     }
   };
-  signal('SIGTERM');
+  signal(first);
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     if (!isAlive(pid) && !groupAlive(pid)) return 'stopped';

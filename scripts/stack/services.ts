@@ -1,9 +1,29 @@
 // Service definitions for the local stack: where each binary comes from, its config, and how
 // to tell that it really answers.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import {
+  binMajor,
+  bootstrapSql,
+  postgresBinDir,
+  postgresConf,
+  postgresConventions,
+  postgresHba,
+  postgresOsUser,
+  postgresUrl,
+  postgresUrlRedacted,
+  runPgTool,
+} from './postgres.ts';
 import { tcpAsk } from './proc.ts';
 import { tlsFiles } from './tls.ts';
 
@@ -20,12 +40,23 @@ export interface ServiceDef {
   aptPackages: { pkg: string; proves: string }[];
   /** Prepares config files; `fresh` means the data dir was just created. */
   prepare(ctx: StackContext): Promise<void> | void;
-  command(ctx: StackContext): { command: string; args: string[]; env?: NodeJS.ProcessEnv };
+  command(ctx: StackContext): {
+    command: string;
+    args: string[];
+    env?: NodeJS.ProcessEnv;
+    /** Run as this user and group (a server that refuses root). */
+    uid?: number;
+    gid?: number;
+  };
   ready(ctx: StackContext): Promise<boolean>;
   /** How long a cold start may take before it counts as failed. */
   startTimeoutMs: number;
   /** Where the service's own diagnostics go (besides stdout/stderr). */
   extraLog?(ctx: StackContext): string;
+  /** The signal that asks for a clean shutdown (default SIGTERM). */
+  stopSignal?: NodeJS.Signals;
+  /** Extra words for the status line (a version, a URL without its password). */
+  note?(ctx: StackContext): string | undefined;
 }
 
 export const dirs = (ctx: StackContext, name: string) => {
@@ -472,7 +503,130 @@ export const kafka: ServiceDef = {
   },
 };
 
-export const services: ServiceDef[] = [zookeeper, clickhouse, nats, natsTls, kafka];
+/** Where Debian puts the server when none is installed yet: proves nothing exists, so apt runs. */
+const PG_MISSING = '/usr/lib/postgresql/(none)/bin/postgres';
+
+function requirePgBin(): string {
+  const bin = postgresBinDir();
+  if (!bin)
+    throw new Error(
+      "no PostgreSQL server under /usr/lib/postgresql; install Debian's package: apt-get install postgresql",
+    );
+  return bin;
+}
+
+const lastLines = (text: string, n = 15): string => text.trim().split('\n').slice(-n).join('\n');
+
+export const postgres: ServiceDef = {
+  name: 'postgres',
+  ports: [postgresConventions.port],
+  get aptPackages() {
+    const bin = postgresBinDir();
+    return [{ pkg: 'postgresql', proves: bin ? join(bin, 'postgres') : PG_MISSING }];
+  },
+  startTimeoutMs: 60_000,
+  // SIGINT is PostgreSQL's fast shutdown: it ends the sessions, checkpoints and exits. SIGTERM
+  // (smart) would wait for every client to disconnect.
+  stopSignal: 'SIGINT',
+  prepare(ctx) {
+    const d = ensureDirs(ctx, 'postgres');
+    const bin = requirePgBin();
+    const user = postgresOsUser();
+    writeFileSync(join(d.conf, 'pg_hba.conf'), postgresHba);
+    writeFileSync(join(d.conf, 'pg_ident.conf'), '');
+    writeFileSync(
+      join(d.conf, 'postgresql.conf'),
+      postgresConf({
+        hbaFile: join(d.conf, 'pg_hba.conf'),
+        identFile: join(d.conf, 'pg_ident.conf'),
+      }),
+    );
+    // The server's user must reach its data: every parent needs search (x) permission for it.
+    if (user) {
+      const probe = runPgTool('/usr/bin/test', ['-r', join(d.conf, 'postgresql.conf')], user);
+      if (!probe.ok)
+        throw new Error(
+          `the 'postgres' system user cannot reach ${d.base} (PostgreSQL refuses to run as root, so the stack runs it as 'postgres'); give every parent directory search permission (see 'namei -l ${d.base}', then chmod o+x on those lacking it) or set WEIR_STACK_DIR to a directory it can reach`,
+        );
+    }
+    const versionFile = join(d.data, 'PG_VERSION');
+    if (existsSync(versionFile)) {
+      const had = readFileSync(versionFile, 'utf8').trim();
+      if (had !== binMajor(bin))
+        throw new Error(
+          `the postgres data in ${d.data} was made by PostgreSQL ${had}, but the server installed is ${binMajor(bin)}; move that directory away (or delete it: rm -rf ${d.data}) and run 'npm run stack -- up --only postgres' to make a new one`,
+        );
+      return;
+    }
+    // First start: initdb into a side directory, create the weir role and database there in
+    // single-user mode, then move it into place, so a failure half-way leaves no cluster behind.
+    const init = `${d.data}.init`;
+    rmSync(init, { recursive: true, force: true });
+    mkdirSync(init, { mode: 0o700 });
+    if (user) chownSync(init, user.uid, user.gid);
+    const initdb = runPgTool(
+      join(bin, 'initdb'),
+      [
+        '-D',
+        init,
+        '--username=postgres',
+        '--auth-local=reject',
+        '--auth-host=reject',
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-instructions',
+      ],
+      user,
+    );
+    if (!initdb.ok) throw new Error(`initdb failed for ${init}:\n${lastLines(initdb.output)}`);
+    // The role's password goes in as a SCRAM verifier: the server never sees it in clear.
+    const boot = runPgTool(
+      join(bin, 'postgres'),
+      ['--single', '-D', init, '-c', 'log_min_messages=warning', 'postgres'],
+      user,
+      bootstrapSql(),
+    );
+    if (!boot.ok || /\b(ERROR|FATAL|PANIC):/.test(boot.output))
+      throw new Error(
+        `creating the weir role and database in ${init} failed:\n${lastLines(boot.output.replace(/SCRAM-SHA-256\$[^'\s]*/g, 'SCRAM-SHA-256$***'))}`,
+      );
+    rmSync(d.data, { recursive: true, force: true });
+    renameSync(init, d.data);
+  },
+  command(ctx) {
+    const d = dirs(ctx, 'postgres');
+    const user = postgresOsUser();
+    return {
+      command: join(requirePgBin(), 'postgres'),
+      args: ['-D', d.data, '-c', `config_file=${join(d.conf, 'postgresql.conf')}`],
+      env: { LC_ALL: 'C', LANG: 'C' },
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    };
+  },
+  async ready() {
+    // A real login as weir with its password, and a query: the conventions hold, not just a port.
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({
+      connectionString: postgresUrl(),
+      connectionTimeoutMillis: 2000,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const res = await client.query<{ u: string }>('SELECT current_user AS u');
+      return res.rows[0]?.u === postgresConventions.user;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
+  note(ctx) {
+    const version = join(dirs(ctx, 'postgres').data, 'PG_VERSION');
+    const v = existsSync(version) ? ` postgres ${readFileSync(version, 'utf8').trim()}` : '';
+    return `${v} ${postgresUrlRedacted()}`;
+  },
+};
+
+export const services: ServiceDef[] = [zookeeper, clickhouse, nats, natsTls, kafka, postgres];
 
 export function kafkaFormatted(ctx: StackContext): boolean {
   return existsSync(join(dirs(ctx, 'kafka').data, 'meta.properties'));

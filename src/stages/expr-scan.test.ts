@@ -36,6 +36,20 @@ describe('scanExpression', () => {
     ]);
   });
 
+  it('records arguments written as text literals or lists of them, for checks at startup', () => {
+    const refs = scanExpression(
+      'in_cidr(ip, "10.0.0.0/8", ("a", "b,c"), x, (y, "z"), ("q"), 5, concat("n", "o"))',
+    );
+    assert.deepEqual(refs.textArgs, [
+      { name: 'in_cidr', index: 1, texts: ['10.0.0.0/8'] },
+      { name: 'in_cidr', index: 2, texts: ['a', 'b,c'] },
+      { name: 'in_cidr', index: 5, texts: ['q'] },
+      { name: 'concat', index: 0, texts: ['n'] },
+      { name: 'concat', index: 1, texts: ['o'] },
+    ]);
+    assert.deepEqual(scanExpression('f()').textArgs, []);
+  });
+
   it('reports deprecated ternary and modulo syntax', () => {
     assert.deepEqual(scanExpression('a ? b : c % 2').deprecated, ['?', ':', '%']);
   });

@@ -13,18 +13,28 @@ export interface CallRef {
   readonly args: number;
 }
 
+/** A call's argument written as a text literal, or a list of text literals: known at startup. */
+export interface TextArgRef {
+  readonly name: string;
+  /** The argument's position, from 0. */
+  readonly index: number;
+  readonly texts: readonly string[];
+}
+
 export interface ExpressionRefs {
   readonly fields: FieldRef[];
   /** Names read with `name of x`: properties of a value, not fields of the row. */
   readonly properties: FieldRef[];
   readonly calls: CallRef[];
+  readonly textArgs: TextArgRef[];
   /** Deprecated filtrex syntax found (`?:` ternary, `%` modulo). */
   readonly deprecated: string[];
 }
 
 type Token =
   | { kind: 'symbol'; text: string; quoted: boolean }
-  | { kind: 'keyword' | 'punct' | 'literal'; text: string };
+  | { kind: 'literal'; text: string; isText: boolean }
+  | { kind: 'keyword' | 'punct'; text: string };
 
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'of', 'if', 'then', 'else', 'mod']);
 const SYMBOL_START = /[a-zA-Z$_]/;
@@ -44,7 +54,11 @@ function tokenize(src: string): Token[] {
         text += src[i] ?? '';
       }
       i++;
-      tokens.push(c === '"' ? { kind: 'literal', text } : { kind: 'symbol', text, quoted: true });
+      tokens.push(
+        c === '"'
+          ? { kind: 'literal', text, isText: true }
+          : { kind: 'symbol', text, quoted: true },
+      );
     } else if (SYMBOL_START.test(c)) {
       const start = i;
       while (i < src.length && SYMBOL_PART.test(src[i]!)) i++;
@@ -54,7 +68,7 @@ function tokenize(src: string): Token[] {
       );
     } else if (c >= '0' && c <= '9') {
       while (i < src.length && /[0-9.]/.test(src[i]!)) i++;
-      tokens.push({ kind: 'literal', text: 'number' });
+      tokens.push({ kind: 'literal', text: 'number', isText: false });
     } else {
       tokens.push({ kind: 'punct', text: c });
       i++;
@@ -78,8 +92,56 @@ function countArgs(tokens: Token[], open: number): number {
   return args;
 }
 
+const isPunct = (t: Token | undefined, text: string): boolean =>
+  t?.kind === 'punct' && t.text === text;
+
+/** The tokens of each argument of the call whose `(` is at `open`. */
+function argSpans(tokens: Token[], open: number): Token[][] {
+  const spans: Token[][] = [[]];
+  let depth = 0;
+  for (let j = open; j < tokens.length; j++) {
+    const t = tokens[j]!;
+    if (isPunct(t, '(') && ++depth === 1) continue;
+    if (isPunct(t, ')') && --depth === 0) break;
+    if (isPunct(t, ',') && depth === 1) {
+      spans.push([]);
+      continue;
+    }
+    spans.at(-1)!.push(t);
+  }
+  return spans;
+}
+
+/** `"a"` or `("a", "b", …)`: the texts; anything else (a field, a call, a number): undefined. */
+function literalTexts(span: Token[]): string[] | undefined {
+  const text = (t: Token | undefined) => (t?.kind === 'literal' && t.isText ? t.text : undefined);
+  if (span.length === 1) {
+    const t = text(span[0]);
+    return t === undefined ? undefined : [t];
+  }
+  if (span.length < 3 || !isPunct(span[0], '(') || !isPunct(span.at(-1), ')')) return undefined;
+  const texts: string[] = [];
+  const inner = span.slice(1, -1);
+  for (let i = 0; i < inner.length; i++) {
+    if (i % 2 === 1) {
+      if (!isPunct(inner[i], ',')) return undefined;
+      continue;
+    }
+    const t = text(inner[i]);
+    if (t === undefined) return undefined;
+    texts.push(t);
+  }
+  return inner.length % 2 === 1 ? texts : undefined;
+}
+
 export function scanExpression(src: string): ExpressionRefs {
-  const refs: ExpressionRefs = { fields: [], properties: [], calls: [], deprecated: [] };
+  const refs: ExpressionRefs = {
+    fields: [],
+    properties: [],
+    calls: [],
+    textArgs: [],
+    deprecated: [],
+  };
   const tokens = tokenize(src);
   tokens.forEach((t, i) => {
     if (t.kind === 'punct' && (t.text === '?' || t.text === ':' || t.text === '%')) {
@@ -89,6 +151,10 @@ export function scanExpression(src: string): ExpressionRefs {
     const next = tokens[i + 1];
     if (next?.kind === 'punct' && next.text === '(') {
       refs.calls.push({ name: t.text, args: countArgs(tokens, i + 1) });
+      argSpans(tokens, i + 1).forEach((span, index) => {
+        const texts = literalTexts(span);
+        if (texts) refs.textArgs.push({ name: t.text, index, texts });
+      });
     } else if (next?.kind === 'keyword' && next.text === 'of') {
       refs.properties.push({ name: t.text, quoted: t.quoted });
     } else {

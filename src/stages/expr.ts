@@ -47,6 +47,7 @@ export function compileExpression(src: string, fields: readonly string[]): Expre
     });
   }
   checkCalls(where, refs.calls);
+  checkConstants(where, refs.textArgs);
   checkFields(where, refs.fields, fields);
   for (const ref of [...refs.fields, ...refs.properties]) {
     const map = ref.quoted ? accessors.quoted : accessors.plain;
@@ -90,6 +91,27 @@ function checkCalls(where: string, calls: readonly { name: string; args: number 
         `${where}: ${call.name}() takes ${expected} argument(s), got ${call.args}`,
         { hint: f.usage },
       );
+    }
+  }
+}
+
+/** Text constants given to functions that check theirs (in_cidr's ranges): parsed once, now. */
+function checkConstants(
+  where: string,
+  args: readonly { name: string; index: number; texts: readonly string[] }[],
+): void {
+  for (const arg of args) {
+    const check = Object.hasOwn(expressionFunctions, arg.name)
+      ? expressionFunctions[arg.name]?.checkConstant
+      : undefined;
+    if (!check) continue;
+    for (const text of arg.texts) {
+      const bad = check(text, arg.index);
+      if (bad)
+        throw new ConfigError(
+          `${where}: ${arg.name}() argument ${arg.index + 1} "${text}" is not valid: ${bad.problem}`,
+          { hint: bad.fix },
+        );
     }
   }
 }

@@ -1,7 +1,9 @@
 // The functions and operators available to expressions. Null in, null out (SQL-like), except
 // coalesce/exists/empty; wrong types throw a TypeError that the expression turns into an
 // `expression_error` dead letter. Deliberately no clock: a record must always compute the same.
+import { isIP } from 'node:net';
 import { converter, describeValue, numericText } from './convert.ts';
+import { inCidr, rememberConstantRange } from './ip.ts';
 
 export interface ExpressionFunction {
   readonly fn: (...args: unknown[]) => unknown;
@@ -9,6 +11,14 @@ export interface ExpressionFunction {
   readonly maxArgs: number;
   /** One line for the docs and error hints. */
   readonly usage: string;
+  /**
+   * Checks, when the expression is compiled, an argument written as a text literal (or each text
+   * of a list literal) at position `index`; returns the problem and its fix, if any.
+   */
+  readonly checkConstant?: (
+    value: string,
+    index: number,
+  ) => { problem: string; fix: string } | undefined;
 }
 
 function text(name: string, v: unknown): string {
@@ -219,5 +229,29 @@ export const expressionFunctions: Readonly<Record<string, ExpressionFunction>> =
     minArgs: 1,
     maxArgs: 2,
     usage: 'to_datetime(x, format?): epoch ms from ISO text or epoch s/ms',
+  },
+  is_ipv4: {
+    fn: (v) => (isNull(v) ? null : typeof v === 'string' && isIP(v) === 4),
+    minArgs: 1,
+    maxArgs: 1,
+    usage: 'is_ipv4(x): x is IPv4 text such as "192.168.1.7"; false for anything else',
+  },
+  is_ipv6: {
+    fn: (v) => (isNull(v) ? null : typeof v === 'string' && isIP(v) === 6),
+    minArgs: 1,
+    maxArgs: 1,
+    usage: 'is_ipv6(x): x is IPv6 text such as "2001:db8::7" or "::ffff:1.2.3.4"; false otherwise',
+  },
+  in_cidr: {
+    fn: inCidr,
+    minArgs: 2,
+    maxArgs: Infinity,
+    usage:
+      'in_cidr(ip, range, …): ip lies in one of the CIDR ranges, each text such as "10.0.0.0/8" or "2001:db8::/32" or a list ("10.0.0.0/8", "192.168.0.0/16"); false when ip is not an address',
+    checkConstant: (value, index) => {
+      if (index === 0) return undefined;
+      const parsed = rememberConstantRange(value);
+      return parsed.ok ? undefined : { problem: parsed.problem, fix: parsed.fix };
+    },
   },
 };

@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { connect, type NatsConnection } from 'nats';
+import pg from 'pg';
 import { stackContext } from '../../scripts/stack/context.ts';
+import { postgresUrl } from '../../scripts/stack/postgres.ts';
 import { tlsFiles, type TlsFiles } from '../../scripts/stack/tls.ts';
 
 export const endpoints = {
@@ -17,6 +19,8 @@ export const endpoints = {
   nats: process.env.WEIR_TEST_NATS ?? '127.0.0.1:4222',
   /** The TLS-only NATS server (nats-tls), requiring a client certificate. */
   natsTls: process.env.WEIR_TEST_NATS_TLS ?? '127.0.0.1:4223',
+  /** PostgreSQL as role weir (password weir), database weir; scram-sha-256 over TCP. */
+  postgres: process.env.WEIR_TEST_POSTGRES_URL ?? postgresUrl(),
 };
 
 /** The stack's certificates (scripts/stack/tls.ts): CA, server, client, and the bad ones. */
@@ -71,6 +75,13 @@ export async function createTopic(
 
 export function clickhouse(): ClickHouseClient {
   return createClient({ url: endpoints.clickhouse, request_timeout: 30_000 });
+}
+
+/** A connected PostgreSQL client (endpoints.postgres unless another URL is given); end() it. */
+export async function postgres(url = endpoints.postgres): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  return client;
 }
 
 export function natsConnect(): Promise<NatsConnection> {

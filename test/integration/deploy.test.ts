@@ -174,7 +174,15 @@ describe('docker-compose.yml', () => {
       const tag = /:([^/:]+)$/.exec(image)?.[1];
       assert.ok(tag && tag !== 'latest' && /\d/.test(tag), `${name}: image ${image} is not pinned`);
     }
-    for (const name of ['kafka', 'nats', 'clickhouse', 'weir', 'weir-loadgen', 'prometheus'])
+    for (const name of [
+      'kafka',
+      'nats',
+      'clickhouse',
+      'postgres',
+      'weir',
+      'weir-loadgen',
+      'prometheus',
+    ])
       assert.ok(names.has(name), `missing service ${name}`);
     for (const name of ['coroot', 'coroot-clickhouse', 'coroot-node-agent', 'grafana'])
       assert.ok(names.has(name), `missing service ${name}`);
@@ -283,6 +291,24 @@ describe('docker-compose.yml', () => {
     const setup = arr(service('kafka-setup').command, 'kafka-setup.command').join(' ');
     for (const topic of ['weir-demo-orders', 'weir.orders.dlq'])
       assert.match(setup, new RegExp(topic));
+  });
+
+  it("runs PostgreSQL 16 with the local stack's role, password and database, checked over TCP", () => {
+    const pg = service('postgres');
+    assert.match(str(pg.image, 'postgres.image'), /^postgres:16(\.\d+)*$/);
+    const env = envOf(pg);
+    assert.deepEqual(
+      [env.POSTGRES_USER, env.POSTGRES_PASSWORD, env.POSTGRES_DB],
+      ['weir', 'weir', 'weir'],
+    );
+    assert.equal(env.POSTGRES_HOST_AUTH_METHOD, 'scram-sha-256');
+    const test = arr(obj(pg.healthcheck, 'postgres.healthcheck').test, 'test').map(String);
+    assert.ok(test.includes('pg_isready') && test.includes('127.0.0.1'), test.join(' '));
+    assert.deepEqual(volumeEntries(pg), [
+      { source: 'postgres-data', target: '/var/lib/postgresql/data' },
+    ]);
+    // Published on the host's loopback only.
+    assert.deepEqual(pg.ports, ['127.0.0.1:5432:5432']);
   });
 
   it('runs Coroot 1.18 or later with its own ClickHouse, and the node-agent privileged on the host', () => {

@@ -1,7 +1,15 @@
 // Smoke tests proving each service of the local stack really works for Weir's purposes.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { clickhouse, createTopic, kafka, natsConnect, randomName } from '../helpers/stack.ts';
+import {
+  clickhouse,
+  createTopic,
+  endpoints,
+  kafka,
+  natsConnect,
+  postgres,
+  randomName,
+} from '../helpers/stack.ts';
 
 describe('kafka', () => {
   it('produces and consumes a record on a fresh topic', async () => {
@@ -119,5 +127,59 @@ describe('nats jetstream', () => {
     } finally {
       await nc.close();
     }
+  });
+});
+
+describe('postgres', () => {
+  it('creates a table, inserts and selects as role weir in database weir', async () => {
+    const db = await postgres();
+    const table = randomName('smoke');
+    try {
+      const who = await db.query<{ u: string; d: string }>(
+        'SELECT current_user AS u, current_database() AS d',
+      );
+      assert.deepEqual(who.rows, [{ u: 'weir', d: 'weir' }]);
+      await db.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, name text NOT NULL)`);
+      await db.query(`INSERT INTO ${table} (id, name) VALUES ($1, $2), ($3, $4)`, [1, 'a', 2, 'b']);
+      // A primary key holds: the lookup transform relies on one row per key.
+      await assert.rejects(db.query(`INSERT INTO ${table} VALUES (1, 'again')`), {
+        code: '23505',
+      });
+      const rows = await db.query<{ id: string; name: string }>(
+        `SELECT id, name FROM ${table} WHERE id = ANY($1) ORDER BY id`,
+        [[1, 2, 3]],
+      );
+      assert.deepEqual(
+        rows.rows.map((r) => [Number(r.id), r.name]),
+        [
+          [1, 'a'],
+          [2, 'b'],
+        ],
+      );
+    } finally {
+      await db.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+      await db.end();
+    }
+  });
+
+  it('rejects a wrong password (scram-sha-256 over TCP), without echoing it', async () => {
+    const url = new URL(endpoints.postgres);
+    const wrong = 'not-the-password-7f3a';
+    url.password = wrong;
+    const err = await postgres(url.toString()).then(
+      async (c) => {
+        await c.end();
+        return undefined;
+      },
+      (e: unknown) => e as Error & { code?: string },
+    );
+    assert.ok(err, 'a login with a wrong password succeeded: password authentication is off');
+    // 28P01 invalid_password: the server checked a password, not e.g. refused the connection.
+    assert.equal(err.code, '28P01', `expected invalid_password, got ${err.code}: ${err.message}`);
+    assert.doesNotMatch(err.message, new RegExp(wrong));
+    // The superuser has no password: it cannot log in over TCP at all.
+    url.username = 'postgres';
+    url.pathname = '/postgres';
+    await assert.rejects(postgres(url.toString()), { code: '28P01' });
   });
 });
