@@ -9,6 +9,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -517,6 +518,24 @@ function requirePgBin(): string {
 
 const lastLines = (text: string, n = 15): string => text.trim().split('\n').slice(-n).join('\n');
 
+/**
+ * PostgreSQL's data and config. As root the server runs as the 'postgres' system user, which must
+ * reach them: when the checkout is somewhere it cannot enter (a 0700 home or temporary folder),
+ * they live under /var/lib/weir-stack/<hash of the state dir> instead (logs stay in the stack).
+ */
+function pgDirs(ctx: StackContext): ReturnType<typeof dirs> {
+  const d = dirs(ctx, 'postgres');
+  const user = postgresOsUser();
+  if (!user) return d;
+  mkdirSync(ctx.root, { recursive: true });
+  if (runPgTool('/usr/bin/test', ['-x', ctx.root], user).ok) return d;
+  const alt = join(
+    '/var/lib/weir-stack',
+    createHash('sha1').update(ctx.root).digest('hex').slice(0, 12),
+  );
+  return { ...d, data: join(alt, 'data'), conf: join(alt, 'conf') };
+}
+
 export const postgres: ServiceDef = {
   name: 'postgres',
   ports: [postgresConventions.port],
@@ -529,7 +548,8 @@ export const postgres: ServiceDef = {
   // (smart) would wait for every client to disconnect.
   stopSignal: 'SIGINT',
   prepare(ctx) {
-    const d = ensureDirs(ctx, 'postgres');
+    const d = pgDirs(ctx);
+    for (const p of [d.data, d.conf, d.log]) mkdirSync(p, { recursive: true });
     const bin = requirePgBin();
     const user = postgresOsUser();
     writeFileSync(join(d.conf, 'pg_hba.conf'), postgresHba);
@@ -594,7 +614,7 @@ export const postgres: ServiceDef = {
     renameSync(init, d.data);
   },
   command(ctx) {
-    const d = dirs(ctx, 'postgres');
+    const d = pgDirs(ctx);
     const user = postgresOsUser();
     return {
       command: join(requirePgBin(), 'postgres'),
@@ -620,7 +640,7 @@ export const postgres: ServiceDef = {
     }
   },
   note(ctx) {
-    const version = join(dirs(ctx, 'postgres').data, 'PG_VERSION');
+    const version = join(pgDirs(ctx).data, 'PG_VERSION');
     const v = existsSync(version) ? ` postgres ${readFileSync(version, 'utf8').trim()}` : '';
     return `${v} ${postgresUrlRedacted()}`;
   },
