@@ -100,12 +100,18 @@ class AggPartition extends StatePartition {
   dirty = new Set<Win>();
   bytes = 0;
 
+  /**
+   * Marks the newest event time after record `offset`. Marks are facts about the partition's
+   * contents (every run computes the same one for an offset), so one may land between marks loaded
+   * from a previous run that read further ahead in other fetches: it is inserted in offset order.
+   */
   mark(offset: number): void {
-    const last = this.marks.at(-1);
-    if (last && last[0] >= offset) return;
-    if (last && last[1] === this.maxT) return; // nothing new: the previous mark still says it
+    let i = this.marks.length;
+    while (i > 0 && this.marks[i - 1]![0] > offset) i--;
+    const before = this.marks[i - 1];
+    if (before && (before[0] === offset || before[1] === this.maxT)) return;
     const m: Mark = [offset, this.maxT];
-    this.marks.push(m);
+    this.marks.splice(i, 0, m);
     this.pendingMarks.push(m);
   }
 

@@ -56,65 +56,87 @@ export interface LaneRun {
 
 /**
  * Runs `records` (one partition, offsets 0…n-1) through engines over `store`, one batch per chunk
- * of `chunk` records; with `crash`, the engine is dropped at that phase of that batch's flush and
- * a new one (same store) resumes where a restarted lane would: from the pending batch's first
- * offset, or after the last inserted one.
+ * of `chunk` records (per start: a list gives each restart its own size, as fetches differ); with
+ * `crash`, the engine is dropped at that phase of that batch's flush and a new one (same store)
+ * resumes where a restarted lane would: re-cutting the pending batch exactly, or after the last
+ * inserted one. Batches are numbered in the order they are flushed, over all starts.
  */
 export async function runLane(
   s: AggregateSettings,
   records: readonly Envelope[],
-  o: { chunk: number; crash?: { batch: number; phase: Phase }[]; snapshotEvery?: number },
+  o: {
+    chunk: number | number[];
+    crash?: { batch: number; phase: Phase }[];
+    snapshotEvery?: number;
+  },
   store = new MemoryKeyedStore(),
 ): Promise<LaneRun> {
   const run: LaneRun = { batches: new Map(), mismatches: [] };
-  const chunks: Envelope[][] = [];
-  for (let i = 0; i < records.length; i += o.chunk) chunks.push(records.slice(i, i + o.chunk));
   const crashes = [...(o.crash ?? [])];
-  let start = 0; // first chunk to process after a (re)start
-  for (;;) {
+  let from = 0; // first offset to process after a (re)start
+  let pendingTo: number | undefined; // the pending batch's end, re-cut exactly
+  let flushed = 0;
+  for (let start = 0; ; start++) {
+    const size =
+      typeof o.chunk === 'number' ? o.chunk : o.chunk[Math.min(start, o.chunk.length - 1)]!;
+    const chunks: Envelope[][] = [];
+    let i = from;
+    if (pendingTo !== undefined) {
+      chunks.push(records.slice(i, pendingTo + 1));
+      i = pendingTo + 1;
+    }
+    for (; i < records.length; i += size) chunks.push(records.slice(i, i + size));
     const engine = new AggregateEngine(s, { store, snapshotEvery: o.snapshotEvery ?? 1000 });
     await engine.onAssign('t', 0);
-    let crashedAt: number | undefined;
+    let crashed = false;
     // Output of the chunk processed but not flushed yet (the open batch).
-    let pending = await engine.process(chunks[start] ?? []);
-    for (let b = start; b < chunks.length; b++) {
+    let pending = await engine.process(chunks[0] ?? []);
+    for (let b = 0; b < chunks.length; b++) {
       const next = b + 1 < chunks.length ? await engine.process(chunks[b + 1]!) : undefined;
       const chunkRecs = chunks[b]!;
-      const first = chunkRecs[0]!.source.offset;
-      const last = chunkRecs.at(-1)!.source.offset;
+      const first = Number(chunkRecs[0]!.source.offset);
+      const last = Number(chunkRecs.at(-1)!.source.offset);
       const id = `${first}-${last}`;
-      const crash = crashes.find((c) => c.batch === b);
+      const crash = crashes.find((c) => c.batch === flushed);
+      flushed++;
       const crashNow = (phase: Phase) => {
         if (crash?.phase !== phase) return false;
         crashes.splice(crashes.indexOf(crash), 1);
         return true;
       };
       if (crashNow('before_checkpoint')) {
-        crashedAt = b;
+        [from, pendingTo, crashed] = [first, last, true];
         break;
       }
-      await engine.checkpoint({ topic: 't', partition: 0, last });
+      await engine.checkpoint({ topic: 't', partition: 0, last: String(last) });
       await Promise.all(engine.pending());
       if (crashNow('after_checkpoint')) {
-        crashedAt = b;
+        [from, pendingTo, crashed] = [first, last, true];
         break;
       }
       const rows = pending.out.map((e) => e.row);
       const had = run.batches.get(id);
       if (had && JSON.stringify(had) !== JSON.stringify(rows)) run.mismatches.push(id);
       if (!had) run.batches.set(id, rows);
+      // From here the ledger's high-water mark covers the batch: a restarted lane skips it.
       if (crashNow('after_insert')) {
-        crashedAt = b + 1; // the ledger's high-water mark covers it: the lane skips it
+        [from, pendingTo, crashed] = [last + 1, undefined, true];
         break;
       }
-      engine.onCommit('t', 0, String(Number(last) + 1));
+      engine.onCommit('t', 0, String(last + 1));
       if (crashNow('after_commit')) {
-        crashedAt = b + 1;
+        [from, pendingTo, crashed] = [last + 1, undefined, true];
         break;
       }
       if (next) pending = next;
     }
-    if (crashedAt === undefined) return run;
-    start = crashedAt;
+    if (!crashed) return run;
   }
+}
+
+/** Every row inserted, in offset order of the batches. */
+export function allRows(run: LaneRun): Row[] {
+  return [...run.batches.entries()]
+    .sort((a, b) => Number(a[0].split('-')[0]) - Number(b[0].split('-')[0]))
+    .flatMap(([, rows]) => rows);
 }
