@@ -4,7 +4,7 @@ import { MemoryKeyedStore } from '../state/keyed/memory-store.ts';
 import { AggregateEngine, AggregateStateFull, type AggregateSettings } from './engine.ts';
 import { Hll } from './hll.ts';
 import { allRows, env, measures, runLane, settings, type Phase } from './testing.ts';
-import type { Envelope } from '../core/record.ts';
+import type { Envelope, StageOutput } from '../core/record.ts';
 
 function engine(s: AggregateSettings, store = new MemoryKeyedStore()) {
   return new AggregateEngine(s, { store });
@@ -210,6 +210,61 @@ describe('aggregate engine', () => {
   });
 });
 
+describe('aggregate idle rule', () => {
+  it('holds the last record, and closes every window as its output once the partition is idle', async () => {
+    let now = 0;
+    const e = new AggregateEngine(settings({ latenessMs: 5, idleMs: 1000 }), {
+      store: new MemoryKeyedStore(),
+      clock: { now: () => now },
+    });
+    const released: StageOutput[] = [];
+    e.setRelease('t', 0, (out) => released.push(out));
+    const out = await e.process(recs([1, 4, 12]));
+    // Offsets 0 and 1 are decided; 2 is held (its output too).
+    assert.deepEqual(
+      out.dropped.map((d) => d.env.source.offset),
+      ['0', '1'],
+    );
+    assert.equal(e.heldFrom('t', 0), '2');
+    now = 999;
+    e.tick();
+    assert.equal(released.length, 0);
+    now = 1000;
+    e.tick();
+    assert.equal(e.heldFrom('t', 0), undefined);
+    assert.deepEqual(
+      released[0]!.out.map((x) => [x.source.offset, x.row.window_start, x.row.n]),
+      [
+        ['2', 0, 2],
+        ['2', 10, 1],
+      ],
+    );
+    assert.deepEqual(
+      released[0]!.dropped.map((d) => [d.env.source.offset, d.reason]),
+      [['2', 'aggregated']],
+    );
+    // The windows closed: a record for one of them is late now.
+    const after = await e.process([env(3, { ts: 15, g: 'a' }), env(4, { ts: 21, g: 'a' })]);
+    assert.deepEqual(
+      after.dropped.map((d) => d.reason),
+      ['late'],
+    );
+    assert.equal(e.heldFrom('t', 0), '4');
+  });
+
+  it('releases a held record as it is when a newer one arrives', async () => {
+    const e = new AggregateEngine(settings({ idleMs: 1000 }), { store: new MemoryKeyedStore() });
+    const released: StageOutput[] = [];
+    e.setRelease('t', 0, (out) => released.push(out));
+    await e.process(recs([1, 12]));
+    await e.process([env(2, { ts: 13, g: 'a' })]);
+    assert.deepEqual(
+      released.map((r) => [r.out.map((x) => x.row.n), r.dropped.map((d) => d.env.source.offset)]),
+      [[[1], ['1']]],
+    );
+  });
+});
+
 describe('uniq_approx (HyperLogLog)', () => {
   it('estimates 100k distinct values within 4 % (standard error 1.6 %)', () => {
     for (const seed of ['u-', 'user:', 'x']) {
@@ -329,6 +384,78 @@ describe('aggregate replays', () => {
         assert.deepEqual(crashed.mismatches, [], phase);
         assert.deepEqual(allRows(crashed), whole, phase);
       }
+    }
+  });
+
+  it('idle closes replay exactly: recorded before their rows are inserted, redone on replay', async () => {
+    const records = stream(300, 11);
+    const idleAfter = [40, 41, 97, 150, 151, 152, 220, 299];
+    for (const { s: base } of cases) {
+      const s = { ...base, idleMs: 500 };
+      const whole = await runLane(s, records, { chunk: 17, idleAfter });
+      const rows = allRows(whole);
+      // The idle closes made rows an uninterrupted run without them does not.
+      const without = allRows(await runLane(s, records, { chunk: 17 }));
+      assert.notDeepEqual(rows, without);
+      for (const phase of phases)
+        for (let b = 0; b < whole.batches.size; b += 2) {
+          const crashed = await runLane(s, records, {
+            chunk: [17, 5, 30],
+            idleAfter,
+            crash: [{ batch: b, phase }],
+            snapshotEvery: 3,
+          });
+          assert.deepEqual(crashed.mismatches, [], `${phase} at batch ${b}`);
+          assert.deepEqual(allRows(crashed), rows, `${phase} at batch ${b}`);
+        }
+    }
+  });
+
+  it('a replay never makes an idle close the first run did not make', async () => {
+    const s = { ...cases[0]!.s, idleMs: 500 };
+    const records = stream(200, 13);
+    const whole = allRows(await runLane(s, records, { chunk: 17 }));
+    for (const phase of phases) {
+      // Batch 5 is offsets 85-101, all read (and recorded) before batch 4's checkpoint. (Past
+      // what the first run recorded, a replay decides anew: nothing of it was inserted.)
+      const crashed = await runLane(s, records, {
+        chunk: 17,
+        crash: [{ batch: 5, phase }],
+        idleOnReplay: [90, 101],
+      });
+      assert.deepEqual(crashed.mismatches, [], phase);
+      assert.deepEqual(allRows(crashed), whole, phase);
+    }
+  });
+
+  it('random settings, fetch sizes, quiet moments and crashes: always the rows of one run', async () => {
+    let x = 99;
+    const rand = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const int = (n: number) => Math.floor(rand() * n);
+    for (let iter = 0; iter < 80; iter++) {
+      const hop = pick([5, 10, 20]);
+      const s = settings({
+        sizeMs: hop * (1 + int(3)),
+        hopMs: hop,
+        latenessMs: int(20),
+        measures: allMeasures,
+        late: pick(['count', 'dead_letter'] as const),
+        ...(rand() < 0.7 ? { idleMs: 100 } : {}),
+      });
+      const records = stream(150 + int(200), iter + 1);
+      // The stream ends quiet: nothing stays held at the end.
+      const idleAfter = [...Array.from({ length: int(8) }, () => int(300)), records.length - 1];
+      const whole = allRows(await runLane(s, records, { chunk: 1 + int(40), idleAfter }));
+      const crash = Array.from({ length: 1 + int(5) }, () => ({
+        batch: int(25),
+        phase: pick(phases),
+      }));
+      const chunk = Array.from({ length: 6 }, () => 1 + int(40));
+      const run = await runLane(s, records, { chunk, crash, idleAfter, snapshotEvery: 1 + int(5) });
+      const what = `iteration ${iter}: ${JSON.stringify({ crash, chunk, idleAfter })}`;
+      assert.deepEqual(run.mismatches, [], what);
+      assert.deepEqual(allRows(run), whole, what);
     }
   });
 

@@ -26,6 +26,7 @@
 // A record is late when every window it belongs to has closed already; it is counted (metric and
 // a rate-limited log line) and dropped with reason `late` or dead-lettered, as configured. A
 // record that misses only some of its (hopping) windows is folded into the others and counted.
+import type { Clock } from '../core/clock.ts';
 import { RecordError } from '../core/errors.ts';
 import type { DeadLetter, Envelope, Row, StageOutput } from '../core/record.ts';
 import { KeyedState, StatePartition, type KeyedStore } from '../state/keyed/index.ts';
@@ -45,6 +46,8 @@ export interface AggregateSettings {
   late: 'count' | 'dead_letter';
   /** The stage refuses to go on (the pipeline fails) while its state holds more than this. */
   maxStateBytes: number;
+  /** The idle rule (see tick); undefined: windows close only as records arrive. */
+  idleMs?: number;
 }
 
 export type LateOutcome = 'dropped' | 'dead_letter' | 'partial';
@@ -56,8 +59,12 @@ export interface AggregateObserver {
   records?(n: number): void;
 }
 
+/** Output of a held record, decided later; delivered to its partition's lane. */
+export type Release = (out: StageOutput) => void;
+
 export interface AggregateEngineDeps {
   store: KeyedStore;
+  clock?: Clock;
   observer?: AggregateObserver;
   snapshotEvery?: number;
   onSnapshotFailed?: (topic: string, partition: number, err: unknown) => void;
@@ -99,6 +106,16 @@ class AggPartition extends StatePartition {
   closed: Win[] = [];
   dirty = new Set<Win>();
   bytes = 0;
+  /** Marks loaded from the store by offset, and the highest: what previous runs read. */
+  loadedMarks = new Map<number, number>();
+  replayedUpTo = -1;
+  /** The highest offset processed (written with the state, read back as replayedUpTo). */
+  seenUpTo = -1;
+  writtenUpTo = -1;
+  /** With an idle rule: the last record, its output held back (see process). */
+  held: { env: Envelope; out: StageOutput } | undefined;
+  release: Release | undefined;
+  lastArrival = 0;
 
   /**
    * Marks the newest event time after record `offset`. Marks are facts about the partition's
@@ -112,6 +129,16 @@ class AggPartition extends StatePartition {
     if (before && (before[0] === offset || before[1] === this.maxT)) return;
     const m: Mark = [offset, this.maxT];
     this.marks.splice(i, 0, m);
+    this.pendingMarks.push(m);
+  }
+
+  /** An idle close after record `offset`: its mark becomes the forced time. */
+  forceMark(offset: number, maxT: number): void {
+    let i = this.marks.length;
+    while (i > 0 && this.marks[i - 1]![0] > offset) i--;
+    const m: Mark = [offset, maxT];
+    if (this.marks[i - 1]?.[0] === offset) this.marks[i - 1] = m;
+    else this.marks.splice(i, 0, m);
     this.pendingMarks.push(m);
   }
 
@@ -152,12 +179,15 @@ type StoredWindow = [start: number, key: string, asOf: number, accs: unknown[]];
 interface Entry {
   /** JSON has no -Infinity: a partition with no time yet is written as null. */
   m?: [number, number | null][];
+  /** The highest offset the stage had processed when the entry was written. */
+  u?: number;
   w?: StoredWindow[];
 }
 
 export class AggregateEngine {
   private readonly parts = new Map<string, AggPartition>();
   private readonly ops: MeasureOps[];
+  private readonly fields: (string | undefined)[];
   private readonly state: KeyedState<AggPartition>;
   private chain: Promise<void> = Promise.resolve();
   private broken: Error | undefined;
@@ -168,11 +198,12 @@ export class AggregateEngine {
     private readonly d: AggregateEngineDeps,
   ) {
     this.ops = s.measures.map(measureOps);
+    this.fields = s.measures.map((m) => m.field);
     this.state = new KeyedState<AggPartition>({
       store: d.store,
       snapshotEvery: d.snapshotEvery,
       snapshotOf: (p, maxBytes) =>
-        encodeEntries(p.marks, [...p.windows.values()], this.ops, maxBytes),
+        encodeEntries(p.seenUpTo, p.marks, [...p.windows.values()], this.ops, maxBytes),
       onSnapshotFailed: (p, err) => d.onSnapshotFailed?.(p.topic, p.partition, err),
     });
   }
@@ -193,6 +224,7 @@ export class AggregateEngine {
     if (!entries) return;
     const marks = new Map<number, number>();
     const stored = new Map<string, StoredWindow>();
+    let upTo = -1;
     for (const bytes of entries) {
       let e: Entry;
       try {
@@ -200,6 +232,7 @@ export class AggregateEngine {
       } catch {
         continue; // unreadable: its records replay from Kafka if uncommitted
       }
+      if (typeof e.u === 'number' && e.u > upTo) upTo = e.u;
       for (const [o, t] of e.m ?? [])
         marks.set(o, Math.max(marks.get(o) ?? -Infinity, t ?? -Infinity));
       for (const w of e.w ?? []) {
@@ -211,6 +244,9 @@ export class AggregateEngine {
     }
     p.marks = [...marks.entries()].sort((a, b) => a[0] - b[0]);
     p.pendingMarks = [];
+    p.loadedMarks = marks;
+    p.replayedUpTo = Math.max(upTo, p.marks.at(-1)?.[0] ?? -1);
+    p.seenUpTo = p.replayedUpTo;
     const last = p.marks.at(-1);
     if (last) p.maxT = last[1];
     for (const [start, key, asOf, accs] of stored.values()) {
@@ -295,79 +331,155 @@ export class AggregateEngine {
       );
     const p = this.part(first.source.topic, first.source.partition);
     if (!p.loaded) await p.ready;
-    const { sizeMs, hopMs, latenessMs } = this.s;
-    const ops = this.ops;
-    const nOps = ops.length;
-    const fields = this.s.measures.map((m) => m.field);
-    let lastOffset = -1;
+    p.lastArrival = this.now();
+    // A newer record arrived: the held one is decided as it is (no idle close).
+    this.releaseHeld(p);
     let aggregated = 0;
-    for (const env of batch) {
+    let heldAt: [out: number, dropped: number, dead: number] = [0, 0, 0];
+    for (let i = 0; i < batch.length; i++) {
+      const env = batch[i]!;
       const offset = Number(env.source.offset);
-      lastOffset = offset;
       if (!p.restored) this.restore(p, offset);
-      const t = this.timeOf(env);
-      const watermark = p.maxT - latenessMs;
-      let key: string;
-      let group: unknown[];
-      try {
-        group = this.s.groupBy.map((f) => env.row[f] ?? null);
-        key = JSON.stringify(group);
-      } catch (err) {
-        out.dead.push(deadLetter(env, 'invalid_group', err));
-        continue;
-      }
-      // The windows of t, from the latest start down: [s, s + size) with s ≤ t < s + size.
-      let missed = 0;
-      let windows = 0;
-      for (let s = Math.floor(t / hopMs) * hopMs; s + sizeMs > t; s -= hopMs) {
-        windows++;
-        if (s + sizeMs <= watermark) {
-          missed++;
-          continue;
+      if (i === batch.length - 1) heldAt = [out.out.length, out.dropped.length, out.dead.length];
+      if (this.fold(p, env, offset, out)) aggregated++;
+      // Replaying what a previous run read: an idle close it made after this record is redone.
+      if (offset <= p.replayedUpTo) {
+        const forced = p.loadedMarks.get(offset);
+        if (forced !== undefined && forced > p.maxT) {
+          p.maxT = forced;
+          this.close(p, env, out.out);
         }
-        const id = windowId(s, key);
-        const w = p.windows.get(id) ?? this.newWindow(p, s, key, group);
-        if (offset <= w.asOf) continue; // already in its stored state (a replay)
-        let delta = 0;
-        for (let i = 0; i < nOps; i++) {
-          const f = fields[i];
-          delta += ops[i]!.add(w.accs[i]!, f === undefined ? null : env.row[f], t, offset);
-        }
-        w.asOf = offset;
-        if (delta !== 0) {
-          w.bytes += delta;
-          p.bytes += delta;
-          this.totalBytes += delta;
-        }
-        p.dirty.add(w);
-      }
-      if (missed === windows) {
-        const behind = p.maxT - t;
-        if (this.s.late === 'dead_letter') {
-          out.dead.push({
-            source: env.source,
-            stage: 'aggregate',
-            reason: 'late',
-            detail: `event time ${behind} ms behind the newest event time of its partition: its window closed (allowed lateness ${latenessMs} ms)`,
-          });
-          this.d.observer?.late?.(behind, 'dead_letter');
-        } else {
-          out.dropped.push({ env, reason: 'late' });
-          this.d.observer?.late?.(behind, 'dropped');
-        }
-        continue;
-      }
-      if (missed > 0) this.d.observer?.late?.(p.maxT - t, 'partial');
-      out.dropped.push({ env, reason: 'aggregated' });
-      aggregated++;
-      if (t > p.maxT) {
-        p.maxT = t;
-        this.close(p, env, out.out);
       }
     }
-    if (lastOffset >= 0) p.mark(lastOffset);
+    const last = batch.at(-1)!;
+    const lastOffset = Number(last.source.offset);
+    p.mark(lastOffset);
+    if (lastOffset > p.seenUpTo) p.seenUpTo = lastOffset;
     if (aggregated > 0) this.d.observer?.records?.(aggregated);
+    // With an idle rule, the last record's output is held until a newer record arrives or the
+    // partition goes idle, so that an idle close has a record to be the output of. Never for a
+    // record a previous run read: that run decided it (a recorded idle close, or none).
+    if (this.s.idleMs !== undefined && lastOffset > p.replayedUpTo && p.ends.length > 0) {
+      p.held = {
+        env: last,
+        out: {
+          out: out.out.splice(heldAt[0]),
+          dropped: out.dropped.splice(heldAt[1]),
+          dead: out.dead.splice(heldAt[2]),
+        },
+      };
+    }
     return out;
+  }
+
+  /** Folds one record into its windows; false when it is late or has no group. */
+  private fold(p: AggPartition, env: Envelope, offset: number, out: StageOutput): boolean {
+    const { sizeMs, hopMs, latenessMs } = this.s;
+    const ops = this.ops;
+    const t = this.timeOf(env);
+    const watermark = p.maxT - latenessMs;
+    let key: string;
+    let group: unknown[];
+    try {
+      group = this.s.groupBy.map((f) => env.row[f] ?? null);
+      key = JSON.stringify(group);
+    } catch (err) {
+      out.dead.push(deadLetter(env, 'invalid_group', err));
+      return false;
+    }
+    // The windows of t, from the latest start down: [s, s + size) with s ≤ t < s + size.
+    let missed = 0;
+    let windows = 0;
+    for (let s = Math.floor(t / hopMs) * hopMs; s + sizeMs > t; s -= hopMs) {
+      windows++;
+      if (s + sizeMs <= watermark) {
+        missed++;
+        continue;
+      }
+      const id = windowId(s, key);
+      const w = p.windows.get(id) ?? this.newWindow(p, s, key, group);
+      if (offset <= w.asOf) continue; // already in its stored state (a replay)
+      let delta = 0;
+      for (let i = 0; i < ops.length; i++) {
+        const f = this.fields[i];
+        delta += ops[i]!.add(w.accs[i]!, f === undefined ? null : env.row[f], t, offset);
+      }
+      w.asOf = offset;
+      if (delta !== 0) {
+        w.bytes += delta;
+        p.bytes += delta;
+        this.totalBytes += delta;
+      }
+      p.dirty.add(w);
+    }
+    if (missed === windows) {
+      const behind = p.maxT - t;
+      if (this.s.late === 'dead_letter') {
+        out.dead.push({
+          source: env.source,
+          stage: 'aggregate',
+          reason: 'late',
+          detail: `event time ${behind} ms behind the newest event time of its partition: its window closed (allowed lateness ${latenessMs} ms)`,
+        });
+        this.d.observer?.late?.(behind, 'dead_letter');
+      } else {
+        out.dropped.push({ env, reason: 'late' });
+        this.d.observer?.late?.(behind, 'dropped');
+      }
+      return false;
+    }
+    if (missed > 0) this.d.observer?.late?.(p.maxT - t, 'partial');
+    out.dropped.push({ env, reason: 'aggregated' });
+    if (t > p.maxT) {
+      p.maxT = t;
+      this.close(p, env, out.out);
+    }
+    return true;
+  }
+
+  private releaseHeld(p: AggPartition): void {
+    const h = p.held;
+    if (!h) return;
+    p.held = undefined;
+    p.release?.(h.out);
+  }
+
+  /**
+   * The idle rule: a partition that received nothing for idleMs while its last record is held has
+   * every open window closed, as output of that record: its newest time is moved to the last
+   * window end plus the allowed lateness. The move is recorded as the mark of that record and
+   * written with the next checkpoint, before the batch with those rows is inserted, so a replay
+   * closes the same windows at the same record. Records that arrive later for a closed window
+   * are late. Called by the stage's timer.
+   */
+  tick(): void {
+    const idleMs = this.s.idleMs;
+    if (idleMs === undefined) return;
+    const now = this.now();
+    for (const p of this.parts.values()) {
+      const h = p.held;
+      if (!h || now - p.lastArrival < idleMs) continue;
+      const lastEnd = p.ends.at(-1);
+      const forced = lastEnd === undefined ? -Infinity : lastEnd + this.s.latenessMs;
+      if (forced > p.maxT) {
+        p.maxT = forced;
+        p.forceMark(Number(h.env.source.offset), forced);
+        this.close(p, h.env, h.out.out);
+      }
+      this.releaseHeld(p);
+    }
+  }
+
+  heldFrom(topic: string, partition: number): string | undefined {
+    return this.parts.get(`${topic}/${partition}`)?.held?.env.source.offset;
+  }
+
+  setRelease(topic: string, partition: number, fn: Release): void {
+    this.part(topic, partition).release = fn;
+  }
+
+  private now(): number {
+    return this.d.clock?.now() ?? Date.now();
   }
 
   private timeOf(env: Envelope): number {
@@ -444,10 +556,18 @@ export class AggregateEngine {
     const writes: { p: AggPartition; entries: Uint8Array[] }[] = [];
     const parts = at ? [this.parts.get(`${at.topic}/${at.partition}`)] : [...this.parts.values()];
     for (const p of parts) {
-      if (!p || (p.dirty.size === 0 && p.pendingMarks.length === 0)) continue;
+      if (!p || (p.dirty.size === 0 && p.pendingMarks.length === 0 && p.seenUpTo === p.writtenUpTo))
+        continue;
+      p.writtenUpTo = p.seenUpTo;
       writes.push({
         p,
-        entries: encodeEntries(p.pendingMarks, [...p.dirty], this.ops, this.state.maxEntryBytes),
+        entries: encodeEntries(
+          p.seenUpTo,
+          p.pendingMarks,
+          [...p.dirty],
+          this.ops,
+          this.state.maxEntryBytes,
+        ),
       });
       p.pendingMarks = [];
       p.dirty = new Set();
@@ -500,13 +620,14 @@ function deadLetter(env: Envelope, reason: string, err: unknown): DeadLetter {
  * the checkpoint: raise the NATS max payload or use uniq_approx.
  */
 function encodeEntries(
+  upTo: number,
   marks: readonly Mark[],
   windows: readonly Win[],
   ops: readonly MeasureOps[],
   maxBytes: number,
 ): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const marksText = JSON.stringify(marks.map(([o, t]) => [o, Number.isFinite(t) ? t : null]));
+  const marksText = `${JSON.stringify(marks.map(([o, t]) => [o, Number.isFinite(t) ? t : null]))},"u":${upTo}`;
   let parts: string[] = [];
   let size = 0;
   const flush = () => {

@@ -2,6 +2,7 @@
 // bucket (created here) and the store of the window state.
 import { aggregateMeasures } from '../config/output-fields.ts';
 import type { AggregateConfig } from '../config/schema.ts';
+import type { Clock } from '../core/clock.ts';
 import { NatsKeyedStore } from '../state/keyed/index.ts';
 import { openStateBucket } from '../state/nats.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -13,6 +14,7 @@ export interface OpenAggregateDeps {
   pipeline: string;
   logger: Logger;
   metrics: Metrics;
+  clock: Clock;
 }
 
 export function aggregateSettings(cfg: AggregateConfig): AggregateSettings {
@@ -31,6 +33,7 @@ export function aggregateSettings(cfg: AggregateConfig): AggregateSettings {
     latenessMs: cfg.allowed_lateness,
     late: cfg.late,
     maxStateBytes: cfg.max_state_bytes,
+    ...(cfg.idle_timeout === undefined ? {} : { idleMs: cfg.idle_timeout }),
   };
 }
 
@@ -67,6 +70,7 @@ export async function openAggregate(
       return new AggregateStage(settings, {
         pipeline: deps.pipeline,
         store: new NatsKeyedStore(bucket, bucketName, maxEntryBytes),
+        clock: deps.clock,
         metrics: deps.metrics,
         logger,
         storeProblem: problem,

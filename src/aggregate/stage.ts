@@ -10,11 +10,18 @@ import { StateCalls, traceRebuild, type KeyedStore } from '../state/keyed/index.
 import { LogLimiter } from '../telemetry/log-limit.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { AggregateEngine, type AggregateSettings, type LateOutcome } from './engine.ts';
+import type { Clock } from '../core/clock.ts';
+import {
+  AggregateEngine,
+  type AggregateSettings,
+  type LateOutcome,
+  type Release,
+} from './engine.ts';
 
 export interface AggregateStageDeps {
   pipeline: string;
   store: KeyedStore;
+  clock?: Clock;
   metrics: Metrics;
   logger: Logger;
   storeProblem?: () => string | undefined;
@@ -32,6 +39,13 @@ export class AggregateStage implements Stage {
   private readonly calls: StateCalls;
   private readonly lateLimiter: LogLimiter;
   private readonly lateMaxBehind = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout | undefined;
+  /**
+   * Only with an idle rule: the stage then holds each partition's last record (the lane cuts no
+   * batch past it) until a newer one arrives or the partition is idle.
+   */
+  readonly heldFrom?: (topic: string, partition: number) => string | undefined;
+  readonly setRelease?: (topic: string, partition: number, fn: Release) => void;
 
   constructor(
     readonly s: AggregateSettings,
@@ -43,6 +57,7 @@ export class AggregateStage implements Stage {
     const { metrics } = d;
     this.engine = new AggregateEngine(s, {
       store: this.calls.store(d.store, 'aggregate'),
+      clock: d.clock,
       snapshotEvery: d.snapshotEvery,
       onSnapshotFailed: (topic, partition, err) =>
         d.logger.warn(
@@ -64,6 +79,18 @@ export class AggregateStage implements Stage {
     for (const reason of ['aggregated', 'late', 'partial'])
       metrics.aggregateRecords.labels({ ...labels, reason });
     metrics.aggregateRows.labels(labels);
+    if (s.idleMs !== undefined) {
+      this.heldFrom = (topic, partition) => this.engine.heldFrom(topic, partition);
+      this.setRelease = (topic, partition, fn) => this.engine.setRelease(topic, partition, fn);
+      this.timer = setInterval(
+        () => {
+          this.engine.tick();
+          this.updateGauges();
+        },
+        Math.max(50, Math.min(1000, s.idleMs / 4)),
+      );
+      this.timer.unref();
+    }
     this.updateGauges();
   }
 
@@ -142,6 +169,7 @@ export class AggregateStage implements Stage {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.timer);
     this.calls.stop();
     await Promise.allSettled(this.engine.pending());
     await this.d.closeStore?.();

@@ -1,7 +1,7 @@
 // Helpers for the aggregation's unit tests: envelopes, settings, and a model of a lane that cuts
 // one batch per fetched chunk, processes the next chunk before flushing the previous one (as a
 // lane does while a batch is being inserted), and can "crash" at any step of a flush.
-import type { Envelope, Row } from '../core/record.ts';
+import type { Envelope, Row, StageOutput } from '../core/record.ts';
 import { MemoryKeyedStore } from '../state/keyed/memory-store.ts';
 import { AggregateEngine, type AggregateSettings } from './engine.ts';
 import { parseMeasure, type MeasureSpec } from './measures.ts';
@@ -59,7 +59,11 @@ export interface LaneRun {
  * of `chunk` records (per start: a list gives each restart its own size, as fetches differ); with
  * `crash`, the engine is dropped at that phase of that batch's flush and a new one (same store)
  * resumes where a restarted lane would: re-cutting the pending batch exactly, or after the last
- * inserted one. Batches are numbered in the order they are flushed, over all starts.
+ * inserted one. Batches are numbered in the order they are flushed, over all starts. With
+ * `idleAfter`, the partition goes quiet after those offsets (a fetch ends there; the clock moves
+ * past the idle timeout and the stage's timer runs). A batch is flushed only once the stage holds
+ * none of its records, its rows in offset order (as a lane does with a stage that holds records);
+ * one still held at the end is left unflushed (as at a shutdown).
  */
 export async function runLane(
   s: AggregateSettings,
@@ -68,34 +72,78 @@ export async function runLane(
     chunk: number | number[];
     crash?: { batch: number; phase: Phase }[];
     snapshotEvery?: number;
+    idleAfter?: readonly number[];
+    /** Quiet moments only after a restart (a replay's fetches pause where the first run's did not). */
+    idleOnReplay?: readonly number[];
   },
   store = new MemoryKeyedStore(),
 ): Promise<LaneRun> {
   const run: LaneRun = { batches: new Map(), mismatches: [] };
   const crashes = [...(o.crash ?? [])];
+  const idleAfter = new Set(o.idleAfter ?? []);
   let from = 0; // first offset to process after a (re)start
   let pendingTo: number | undefined; // the pending batch's end, re-cut exactly
   let flushed = 0;
+  let now = 1_000_000;
+  const clock = { now: () => now };
   for (let start = 0; ; start++) {
+    if (start === 1) for (const i of o.idleOnReplay ?? []) idleAfter.add(i);
     const size =
       typeof o.chunk === 'number' ? o.chunk : o.chunk[Math.min(start, o.chunk.length - 1)]!;
     const chunks: Envelope[][] = [];
-    let i = from;
-    if (pendingTo !== undefined) {
-      chunks.push(records.slice(i, pendingTo + 1));
-      i = pendingTo + 1;
-    }
-    for (; i < records.length; i += size) chunks.push(records.slice(i, i + size));
-    const engine = new AggregateEngine(s, { store, snapshotEvery: o.snapshotEvery ?? 1000 });
+    const cut = (to: number) => {
+      // Fetches end where the producer paused (the idle points).
+      let chunk: Envelope[] = [];
+      for (let i = from; i < to; i++) {
+        chunk.push(records[i]!);
+        const inPending = pendingTo !== undefined && i < pendingTo;
+        if (
+          (chunk.length >= size && !inPending) ||
+          idleAfter.has(i) ||
+          i === pendingTo ||
+          i === to - 1
+        ) {
+          chunks.push(chunk);
+          chunk = [];
+        }
+      }
+    };
+    cut(records.length);
+    const lastOf = (c: Envelope[]) => Number(c.at(-1)!.source.offset);
+    /** Rows by chunk, with their record's offset. */
+    const rowsOf = chunks.map(() => [] as { o: number; row: Row }[]);
+    const route = (out: StageOutput) => {
+      for (const e of out.out) {
+        const offset = Number(e.source.offset);
+        const i = chunks.findIndex((c) => lastOf(c) >= offset);
+        rowsOf[i]!.push({ o: offset, row: e.row });
+      }
+    };
+    const engine = new AggregateEngine(s, {
+      store,
+      clock,
+      snapshotEvery: o.snapshotEvery ?? 1000,
+    });
     await engine.onAssign('t', 0);
+    engine.setRelease('t', 0, route);
+    const take = async (b: number) => {
+      const c = chunks[b];
+      if (!c) return;
+      now += 1;
+      route(await engine.process(c));
+      if (idleAfter.has(lastOf(c)) && s.idleMs !== undefined) {
+        now += s.idleMs + 1;
+        engine.tick();
+      }
+    };
     let crashed = false;
-    // Output of the chunk processed but not flushed yet (the open batch).
-    let pending = await engine.process(chunks[0] ?? []);
+    await take(0);
     for (let b = 0; b < chunks.length; b++) {
-      const next = b + 1 < chunks.length ? await engine.process(chunks[b + 1]!) : undefined;
-      const chunkRecs = chunks[b]!;
-      const first = Number(chunkRecs[0]!.source.offset);
-      const last = Number(chunkRecs.at(-1)!.source.offset);
+      await take(b + 1);
+      const first = Number(chunks[b]![0]!.source.offset);
+      const last = lastOf(chunks[b]!);
+      const held = engine.heldFrom('t', 0);
+      if (held !== undefined && Number(held) <= last) break; // still held: not flushed
       const id = `${first}-${last}`;
       const crash = crashes.find((c) => c.batch === flushed);
       flushed++;
@@ -114,7 +162,9 @@ export async function runLane(
         [from, pendingTo, crashed] = [first, last, true];
         break;
       }
-      const rows = pending.out.map((e) => e.row);
+      const rows = rowsOf[b]!.map((x, i) => ({ ...x, i }))
+        .sort((x, y) => x.o - y.o || x.i - y.i)
+        .map((x) => x.row);
       const had = run.batches.get(id);
       if (had && JSON.stringify(had) !== JSON.stringify(rows)) run.mismatches.push(id);
       if (!had) run.batches.set(id, rows);
@@ -128,7 +178,6 @@ export async function runLane(
         [from, pendingTo, crashed] = [last + 1, undefined, true];
         break;
       }
-      if (next) pending = next;
     }
     if (!crashed) return run;
   }

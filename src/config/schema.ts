@@ -1087,6 +1087,11 @@ export const aggregateSchema = z
       .describe(
         'What becomes of a record whose windows have all closed: count drops it with reason late, dead_letter sends it to the dead-letter topic with reason late. Either way it is counted (weir_aggregate_records_total reason late) and logged (rate-limited). Default "count".',
       ),
+    idle_timeout: joinDuration('the idle timeout')
+      .optional()
+      .describe(
+        'When a partition receives no record for this long, its open windows are closed (their rows emitted) as if its watermark had moved past them; records that arrive afterwards for a closed window are late. To have a record to emit those rows as, the stage then holds each partition\u2019s last record until a newer one arrives or the timeout passes (a batch is never cut past it): rows land up to one fetch later, and a partition that goes quiet lands its last windows after the timeout. The close is recorded with the state before its rows are inserted, so a replay closes the same windows. Keep it below agent.stall_timeout_ms. Default: off (windows close only as records arrive: a quiet partition keeps its last windows open until its next record).',
+      ),
     // 128 MiB: the state's share of the 1 GiB the Kubernetes manifest gives, like the join buffer.
     max_state_bytes: positiveInt()
       .default(128 * 1024 * 1024)

@@ -127,7 +127,7 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
     }
     let aggregate: AggregateStage | undefined;
     if (cfg.aggregate) {
-      aggregate = await openAggregate(cfg.aggregate, { pipeline, logger, metrics });
+      aggregate = await openAggregate(cfg.aggregate, { pipeline, logger, metrics, clock });
       opened.push(aggregate);
       stages.push(aggregate);
     }
