@@ -50,6 +50,7 @@ test('aggregate fills its defaults; the sink gets the group fields, the window b
   assert.equal(a.late, 'count');
   assert.equal(a.max_state_bytes, 128 * 1024 * 1024);
   assert.equal(a.nats.bucket, 'weir_aggregate_orders');
+  assert.equal(a.idle_timeout, undefined);
   assert.deepEqual(
     sinkFields(p).map((f) => `${f.name}:${f.type.kind}${f.nullable ? '?' : ''}`),
     [
@@ -74,9 +75,11 @@ test('hopping windows and the Kafka timestamp as time', () => {
       time: { processing: true },
       window_start: 'ws',
       window_end: 'we',
+      idle_timeout: '30s',
     }),
   );
   assert.ok(r.success, JSON.stringify(r.error?.issues));
+  assert.equal(r.data.pipelines[0]!.aggregate!.idle_timeout, 30_000);
   assert.deepEqual(r.data.pipelines[0]!.aggregate!.window, {
     hopping: { size: 3_600_000, hop: 300_000 },
   });
