@@ -396,6 +396,7 @@ describe('aggregate (end to end)', { timeout: 300_000 }, () => {
         );
         assert.ok(metricValue(text, 'weir_aggregate_rows_total', { pipeline: 'agg' }) > 0);
         assert.match(agent.output(), /aggregate state rebuilt/);
+        assert.equal(metricValue(text, 'weir_exactly_once', { pipeline: 'agg' }), 1);
         const exit = await agent.stop();
         process.stderr.write(
           `# SIGKILL (${idle ?? 'no idle rule'}): ${atKill} rows at the kill, ${windows} windows; uniq_approx off by ${(approxOff * 100).toFixed(2)} % at most; ${Date.now() - started} ms\n`,
