@@ -7,6 +7,8 @@
 //      into a fresh ReplicatedMergeTree table it creates; timed from the consumer group joined to
 //      every offset committed (a closer record per partition, an hour of event time later, closes
 //      the last windows).
+// With --idle-ms N the aggregation has an idle rule (each partition's last record is held until
+// the next fetch; the last windows close N ms after the backlog is read, included in the time).
 // Progress goes to stderr; stdout is one JSON line.
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +40,8 @@ const value = (name: string, d: number) => {
   return i >= 0 ? Number(args[i + 1]) : d;
 };
 const events = value('--events', 200_000);
+/** --idle-ms N: with an idle rule (the stage holds each partition's last record). */
+const idleMs = args.includes('--idle-ms') ? value('--idle-ms', 10_000) : undefined;
 const partitions = value('--partitions', 4);
 const BASE = Date.UTC(2026, 0, 1);
 
@@ -97,6 +101,7 @@ async function engineAlone(): Promise<{ eventsPerSec: number; rows: number; seco
     latenessMs: 5000,
     late: 'count',
     maxStateBytes: 1 << 30,
+    ...(idleMs === undefined ? {} : { idleMs }),
   };
   const engine = new AggregateEngine(s, { store: new MemoryKeyedStore(8_000_000) });
   await engine.onAssign('t', 0);
@@ -196,6 +201,7 @@ async function endToEnd(): Promise<{ eventsPerSec: number; seconds: number; rows
               time: { field: 'created_at' },
               group_by: ['currency', 'country'],
               measures: measureTexts,
+              ...(idleMs === undefined ? {} : { idle_timeout: idleMs }),
               nats: { servers: [endpoints.nats], bucket: buckets[0] },
             },
             sink: {
@@ -258,6 +264,7 @@ async function main(): Promise<void> {
       nproc: cpus().length,
       events,
       window: 'tumbling 1m by currency, country',
+      idle_timeout_ms: idleMs ?? null,
       measures: Object.values(measureTexts),
       engine_events_per_s: Math.round(engine.eventsPerSec),
       engine_seconds: round(engine.seconds, 2),

@@ -26,6 +26,20 @@
 // A record is late when every window it belongs to has closed already; it is counted (metric and
 // a rate-limited log line) and dropped with reason `late` or dead-lettered, as configured. A
 // record that misses only some of its (hopping) windows is folded into the others and counted.
+//
+// The idle rule (optional) is the one decision that depends on time, not on the partition's
+// contents. It is made replay-safe by recording it: with an idle rule the stage holds back the
+// output of each partition's last record (the lane cuts no batch past it) until a newer record
+// arrives (released as it is) or the partition is idle (every open window is closed as output of
+// that record, and its mark is raised to the forced time). The raised mark is written with the
+// checkpoint that precedes the insert of those rows; a replay of that record finds a mark above
+// the time it computes and closes the same windows. A replay never makes an idle close of its
+// own for a record a previous run had read (each entry says how far its run had read): that run
+// either recorded its close, or released the record as it was.
+//
+// Memory: every window counts its bytes (see max_state_bytes); above the bound the stage refuses
+// the next batch (the pipeline fails with the reason) rather than drop rows or stall: pausing
+// would not help, since windows close only as records arrive.
 import type { Clock } from '../core/clock.ts';
 import { RecordError } from '../core/errors.ts';
 import type { DeadLetter, Envelope, Row, StageOutput } from '../core/record.ts';
