@@ -17,6 +17,13 @@ export function windowLatencyLines(cfg: WeirConfig): string[] {
         `  ${p.name}: the ${j.type} join adds up to ${formatDuration(j.within + j.allowed_lateness)} of event time (within ${formatDuration(j.within)} + allowed_lateness ${formatDuration(j.allowed_lateness)}; up to idle_timeout ${formatDuration(j.idle_timeout)} more while a right partition is idle); ${late}`,
       );
     }
+    const a = p.aggregate;
+    if (a) {
+      const size = 'tumbling' in a.window ? a.window.tumbling : a.window.hopping.size;
+      lines.push(
+        `  ${p.name}: the aggregation emits a window's rows up to ${formatDuration(size + a.allowed_lateness)} of ${'field' in a.time ? 'event time' : 'Kafka record time'} after its first record (window ${formatDuration(size)} + allowed_lateness ${formatDuration(a.allowed_lateness)}), once a later record of the same partition moves the watermark past its end${a.idle_timeout === undefined ? ' (no idle_timeout: a quiet partition keeps its last windows open)' : ` or the partition is idle for ${formatDuration(a.idle_timeout)}`}; later records are ${a.late === 'dead_letter' ? 'dead-lettered' : 'dropped'} (counted, logged)`,
+      );
+    }
     const d = p.dedup;
     if (d && d.time !== 'arrival')
       lines.push(

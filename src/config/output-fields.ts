@@ -2,6 +2,7 @@
 // The same stepping validates transforms (reporting unknown fields) and computes what reaches
 // the sink, so the two can never disagree.
 import type { FieldInfo, FieldType, ScalarType } from '../core/fields.ts';
+import { measureType, parseMeasure, type MeasureSpec } from '../aggregate/measures.ts';
 import type { FieldSpec, PipelineConfig, TransformConfig } from './schema.ts';
 import { closest as closestName } from './suggest.ts';
 
@@ -156,11 +157,53 @@ export function joinFields(join: JoinShape, left: readonly FieldInfo[]): FieldIn
   return out;
 }
 
-/** The fields as they reach the sink: after the transforms, and after the join if there is one. */
+type AggregateShape = Pick<
+  NonNullable<PipelineConfig['aggregate']>,
+  'group_by' | 'measures' | 'window_start' | 'window_end'
+>;
+
+/** The measures of an aggregation, parsed; invalid ones are left out (the config rule reports them). */
+export function aggregateMeasures(agg: Pick<AggregateShape, 'measures'>): MeasureSpec[] {
+  const out: MeasureSpec[] = [];
+  for (const [name, text] of Object.entries(agg.measures)) {
+    const m = parseMeasure(name, text);
+    if (typeof m !== 'string') out.push(m);
+  }
+  return out;
+}
+
+/**
+ * What an aggregation emits: the group fields (as typed where it runs), the window bounds
+ * (datetime) and the measures. Unknown fields are left out here and reported by the config rule.
+ */
+export function aggregateFields(agg: AggregateShape, input: readonly FieldInfo[]): FieldInfo[] {
+  const out: FieldInfo[] = [];
+  for (const name of agg.group_by) {
+    const f = input.find((x) => x.name === name);
+    if (f) out.push(f);
+  }
+  out.push({ name: agg.window_start, type: { kind: 'datetime' }, nullable: false });
+  out.push({ name: agg.window_end, type: { kind: 'datetime' }, nullable: false });
+  for (const m of aggregateMeasures(agg)) {
+    const f = m.field === undefined ? undefined : input.find((x) => x.name === m.field);
+    if (m.field !== undefined && !f) continue;
+    out.push({ name: m.name, ...measureType(m.fn, f) });
+  }
+  return out;
+}
+
+/**
+ * The fields as they reach the sink: after the transforms, then after the join or the
+ * aggregation if there is one.
+ */
 export function sinkFields(
-  p: Pick<PipelineConfig, 'schema' | 'transforms'> & { join?: JoinShape | undefined },
+  p: Pick<PipelineConfig, 'schema' | 'transforms'> & {
+    join?: JoinShape | undefined;
+    aggregate?: AggregateShape | undefined;
+  },
 ): FieldInfo[] {
   const fields = outputFields(p);
+  if (p.aggregate) return aggregateFields(p.aggregate, fields);
   return p.join ? joinFields(p.join, fields) : fields;
 }
 

@@ -7,6 +7,7 @@ import {
   outputFields,
   sinkFields,
 } from './output-fields.ts';
+import { acceptsType, parseMeasure } from '../aggregate/measures.ts';
 import { addProblem, type Ctx } from './rules.ts';
 import type { PipelineDraft } from './schema.ts';
 import { closest } from './suggest.ts';
@@ -23,16 +24,105 @@ export const pipelineRules = [
       'schema',
       'transforms',
       'join',
+      'aggregate',
       'sink.clickhouse.columns',
       'sink.clickhouse.create_table',
     ],
     check: checkSinkFields,
   },
   { inputs: ['name', 'source.topics', 'dead_letter'], check: checkDeadLetter },
-  { inputs: ['schema', 'transforms', 'join', 'event_time_field'], check: checkEventTimeField },
+  {
+    inputs: ['schema', 'transforms', 'join', 'aggregate', 'event_time_field'],
+    check: checkEventTimeField,
+  },
   { inputs: ['schema', 'transforms', 'source.topics', 'dedup'], check: checkDedup },
   { inputs: ['schema', 'transforms', 'source.topics', 'dead_letter', 'join'], check: checkJoin },
+  { inputs: ['schema', 'transforms', 'join', 'aggregate'], check: checkAggregate },
 ] as const;
+
+function checkAggregate(p: PipelineDraft, ctx: Ctx): void {
+  const agg = p.aggregate;
+  if (!agg) return;
+  if (p.join)
+    addProblem(ctx, ['aggregate'], 'a pipeline cannot both join and aggregate', {
+      fix: 'aggregate in a second pipeline (its own group_id and table) on the same topic',
+    });
+  const fields = outputFields(p);
+  const hint = (name: string) => knownFieldsHint(name, fields);
+  if ('hopping' in agg.window) {
+    const { size, hop } = agg.window.hopping;
+    if (hop > size || size % hop !== 0)
+      addProblem(
+        ctx,
+        ['aggregate', 'window', 'hopping'],
+        `the hopping window size (${size} ms) is not a whole multiple of its hop (${hop} ms)`,
+        { fix: 'e.g. size: 1h with hop: 5m' },
+      );
+  }
+  if ('field' in agg.time) {
+    const name = agg.time.field;
+    const field = fields.find((f) => f.name === name);
+    if (!field)
+      addProblem(ctx, ['aggregate', 'time', 'field'], `aggregate time field "${name}" is unknown`, {
+        fix: hint(name),
+      });
+    else if (field.type.kind !== 'datetime')
+      addProblem(
+        ctx,
+        ['aggregate', 'time', 'field'],
+        `aggregate time field "${name}" is a ${field.type.kind} field, not a datetime`,
+        { fix: 'name a datetime field, or convert the field to datetime in a transform' },
+      );
+  }
+  const names = new Map<string, (string | number)[]>();
+  const claim = (name: string, path: (string | number)[]) => {
+    const other = names.get(name);
+    if (other)
+      addProblem(ctx, path, `output field "${name}" is also ${other.join('.')}`, {
+        fix: 'give every group field, window bound and measure its own name',
+      });
+    else names.set(name, path);
+  };
+  agg.group_by.forEach((name, i) => {
+    if (!fields.some((f) => f.name === name))
+      addProblem(
+        ctx,
+        ['aggregate', 'group_by', i],
+        `aggregate group_by field "${name}" is not a field after the transforms`,
+        { fix: hint(name) },
+      );
+    claim(name, ['aggregate', 'group_by', i]);
+  });
+  claim(agg.window_start, ['aggregate', 'window_start']);
+  claim(agg.window_end, ['aggregate', 'window_end']);
+  for (const [name, text] of Object.entries(agg.measures)) {
+    const path = ['aggregate', 'measures', name];
+    claim(name, path);
+    const m = parseMeasure(name, text);
+    if (typeof m === 'string') {
+      addProblem(ctx, path, m, { fix: 'e.g. count(), sum(amount) or uniq(user_id)' });
+      continue;
+    }
+    if (m.field === undefined) continue;
+    const field = fields.find((f) => f.name === m.field);
+    if (!field)
+      addProblem(
+        ctx,
+        path,
+        `measure ${text} names "${m.field}", which is not a field after the transforms`,
+        {
+          fix: hint(m.field),
+        },
+      );
+    else if (!acceptsType(m.fn, field.type.kind))
+      addProblem(ctx, path, `${m.fn}() cannot take "${m.field}", a ${field.type.kind} field`, {
+        fix:
+          m.fn === 'sum' || m.fn === 'avg'
+            ? 'name a number or integer field, or convert it in a transform'
+            : 'name a number, integer, datetime or string field',
+      });
+  }
+}
 
 function checkJoin(p: PipelineDraft, ctx: Ctx): void {
   const join = p.join;
@@ -263,6 +353,7 @@ export const consumerGroup = (pipeline: string) => `weir-${pipeline}`;
 export const deadLetterTopic = (pipeline: string) => `weir.${pipeline}.dlq`;
 export const dedupBucket = (pipeline: string) => `weir_dedup_${pipeline}`;
 export const joinBucket = (pipeline: string) => `weir_join_${pipeline}`;
+export const aggregateBucket = (pipeline: string) => `weir_aggregate_${pipeline}`;
 
 /** Fills the defaults that depend on the pipeline's name. */
 export function withDerivedDefaults(p: PipelineDraft) {
@@ -277,6 +368,10 @@ export function withDerivedDefaults(p: PipelineDraft) {
     join: p.join && {
       ...p.join,
       nats: { ...p.join.nats, bucket: p.join.nats.bucket ?? joinBucket(p.name) },
+    },
+    aggregate: p.aggregate && {
+      ...p.aggregate,
+      nats: { ...p.aggregate.nats, bucket: p.aggregate.nats.bucket ?? aggregateBucket(p.name) },
     },
   };
 }

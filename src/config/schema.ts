@@ -990,6 +990,138 @@ export const joinSchema = z
     'Joins each left event (the pipeline\u2019s records, after the transforms and dedup) with the events of a second topic whose key is equal and whose event time is within the window. Default: off.',
   );
 
+// ---------------------------------------------------------------- aggregate
+
+/** A window length or hop: from 1 ms to 31 days. */
+const windowDuration = (what: string) =>
+  durationSchema({
+    examples: '"10s", "1m" or "1h"',
+    hint: ['1m', '1h'],
+    outOfRange: (ms, v) =>
+      ms < 1 || ms > 31 * 86_400_000
+        ? { message: `${what} must be from 1ms to 31d, got ${String(v)}`, fix: 'e.g. 1m or 1h' }
+        : undefined,
+  });
+
+export const aggregateSchema = z
+  .strictObject({
+    window: z
+      .union([
+        z
+          .strictObject({
+            tumbling: windowDuration('a tumbling window').describe(
+              'Window length, e.g. "1m": windows [k × length, (k + 1) × length) of epoch time.',
+            ),
+          })
+          .describe('Back-to-back windows of one length; each record is in exactly one.'),
+        z
+          .strictObject({
+            hopping: z
+              .strictObject({
+                size: windowDuration('a hopping window').describe(
+                  'Window length, e.g. "1h"; a whole multiple of hop. Required.',
+                ),
+                hop: windowDuration('the hop').describe(
+                  'How far apart window starts are, e.g. "5m". Required.',
+                ),
+              })
+              .describe('Windows of length size starting every hop.'),
+          })
+          .describe('Overlapping windows; each record is in size / hop of them.'),
+      ])
+      .meta({ hint: 'write { tumbling: 1m } or { hopping: { size: 1h, hop: 5m } }' })
+      .describe(
+        'The windows, aligned to the epoch (UTC): { tumbling: <length> } or { hopping: { size, hop } }. Required.',
+      ),
+    time: z
+      .union([
+        z
+          .strictObject({
+            field: fieldName.describe(
+              'A datetime field (after the transforms) holding the event time; a null value falls back to the Kafka record timestamp. Required.',
+            ),
+          })
+          .describe('Event time from a field.'),
+        z
+          .strictObject({
+            processing: z
+              .literal(true)
+              .describe(
+                'Windows by the Kafka record timestamp (set by the producer or the broker), not by the agent\u2019s clock: it is fixed per record, so a replay decides exactly as the first run.',
+              ),
+          })
+          .describe('"Processing time" as the Kafka record timestamp.'),
+      ])
+      .meta({ hint: 'write { field: <datetime field> } or { processing: true }' })
+      .describe(
+        'The clock of the windows: { field } (event time) or { processing: true } (the Kafka record timestamp). Required.',
+      ),
+    group_by: z
+      .array(fieldName)
+      .default([])
+      .describe(
+        'Fields (after the transforms and dedup) whose values make a group; one row per window and group. The topic should be keyed by them (state is per partition: a group spread over partitions gets a row per partition). Default [] (one group).',
+      ),
+    measures: z
+      .record(
+        fieldName,
+        z
+          .string()
+          .describe(
+            'count() (records), count(x) (non-null values), sum(x), min(x), max(x), avg(x), uniq(x) (exact distinct count), uniq_approx(x) (HyperLogLog: 4 KiB per window and group, standard error 1.6 %), first(x) / last(x) (the value of the record with the earliest / latest event time, ties by offset). Nulls are skipped.',
+          ),
+      )
+      .refine((m) => Object.keys(m).length > 0, { message: 'list at least one measure' })
+      .describe(
+        'The output fields computed per window and group, by name: a function of a field, e.g. { clicks: count(), spend: sum(amount), users: uniq(user_id) }. Required.',
+      ),
+    window_start: fieldName
+      .default('window_start')
+      .describe('Output field (datetime) with the window\u2019s start. Default "window_start".'),
+    window_end: fieldName
+      .default('window_end')
+      .describe(
+        'Output field (datetime) with the window\u2019s end (exclusive). Default "window_end".',
+      ),
+    allowed_lateness: joinDuration('the allowed lateness')
+      .prefault('5s')
+      .describe(
+        'How far behind the newest event time of its partition a record may be and still count: a partition\u2019s watermark is its newest event time less this, and window [start, end) closes (its rows are emitted) when the watermark reaches end. It delays every row by as much. Default "5s".',
+      ),
+    late: z
+      .enum(['count', 'dead_letter'])
+      .default('count')
+      .describe(
+        'What becomes of a record whose windows have all closed: count drops it with reason late, dead_letter sends it to the dead-letter topic with reason late. Either way it is counted (weir_aggregate_records_total reason late) and logged (rate-limited). Default "count".',
+      ),
+    idle_timeout: joinDuration('the idle timeout')
+      .optional()
+      .describe(
+        'When a partition receives no record for this long, its open windows are closed (their rows emitted) as if its watermark had moved past them; records that arrive afterwards for a closed window are late. To have a record to emit those rows as, the stage then holds each partition\u2019s last record until a newer one arrives or the timeout passes (a batch is never cut past it): rows land up to one fetch later, and a partition that goes quiet lands its last windows after the timeout. The close is recorded with the state before its rows are inserted, so a replay closes the same windows. Keep it below agent.stall_timeout_ms. Default: off (windows close only as records arrive: a quiet partition keeps its last windows open until its next record).',
+      ),
+    // 128 MiB: the state's share of the 1 GiB the Kubernetes manifest gives, like the join buffer.
+    max_state_bytes: positiveInt()
+      .default(128 * 1024 * 1024)
+      .describe(
+        'Bytes of window state held in memory for all partitions at most, counted as 256 bytes per window and group plus its group values and measures (48 bytes each; uniq: 64 bytes plus the text of each distinct value; uniq_approx: 4 KiB). Above it the pipeline stops with an error (readiness says why) instead of dropping or guessing: pausing cannot help, since windows close only as records arrive. Size it as groups × windows open at once (size / hop, plus those waiting for the allowed lateness) × bytes per window. Default 134217728 (128 MiB).',
+      ),
+    nats: z
+      .strictObject({
+        ...natsConnectionShape(),
+        bucket: bucketName
+          .optional()
+          .meta({ defaultDoc: 'weir_aggregate_<pipeline name>' })
+          .describe(
+            'The KV bucket holding the aggregation state; created and configured by Weir. Default "weir_aggregate_<pipeline name>".',
+          ),
+      })
+      .prefault({})
+      .describe('The NATS JetStream KV bucket holding the window state.'),
+  })
+  .describe(
+    'Aggregates the records (after the transforms and dedup) into windows per group: the pipeline\u2019s rows are then one per window and group, with the group fields, window_start, window_end and the measures. Default: off.',
+  );
+
 // ---------------------------------------------------------------- pipeline and config
 
 const pipelineObjectSchema = z.strictObject({
@@ -1016,6 +1148,7 @@ const pipelineObjectSchema = z.strictObject({
     .describe('Where records go. Required.'),
   dedup: dedupSchema.optional(),
   join: joinSchema.optional(),
+  aggregate: aggregateSchema.optional(),
   event_time_field: fieldName
     .optional()
     .describe(
@@ -1083,6 +1216,7 @@ export type SaslConfig = z.output<typeof saslBase>;
 export type RetryConfig = z.output<typeof retryBase>;
 export type DedupConfig = NonNullable<PipelineConfig['dedup']>;
 export type JoinConfig = NonNullable<PipelineConfig['join']>;
+export type AggregateConfig = NonNullable<PipelineConfig['aggregate']>;
 export type KafkaCompression = (typeof kafkaCompressions)[number];
 
 export { outputFields, sinkFields, joinFields, joinOutputs, fieldTypeOf } from './output-fields.ts';

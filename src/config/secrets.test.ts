@@ -15,6 +15,8 @@ test('secretPaths lists the passwords', () => {
     'pipelines[].dedup.nats.token',
     'pipelines[].join.nats.password',
     'pipelines[].join.nats.token',
+    'pipelines[].aggregate.nats.password',
+    'pipelines[].aggregate.nats.token',
   ]);
   assert.equal(isSecretPath(['pipelines', 0, 'source', 'sasl', 'password']), true);
   assert.equal(isSecretPath(['pipelines', 0, 'source', 'sasl', 'username']), false);

@@ -69,6 +69,8 @@ test('walkOptions visits documented paths; secrets are found by meta', () => {
     'pipelines[].dedup.nats.token',
     'pipelines[].join.nats.password',
     'pipelines[].join.nats.token',
+    'pipelines[].aggregate.nats.password',
+    'pipelines[].aggregate.nats.token',
   ]);
   assert.equal(
     isSecretAt(weirConfigSchema, ['pipelines', 1, 'sink', 'clickhouse', 'password']),

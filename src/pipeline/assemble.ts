@@ -7,6 +7,8 @@ import type { PipelineConfig } from '../config/schema.ts';
 import { outputFields, sinkFields } from '../config/schema.ts';
 import { KafkaDeadLetterSink, type DeadLetterSink } from '../deadletter/writer.ts';
 import { openDedup, type DedupStage } from '../dedup/index.ts';
+import { openAggregate } from '../aggregate/open.ts';
+import type { AggregateStage } from '../aggregate/stage.ts';
 import { openJoin } from '../join/open.ts';
 import type { JoinStage } from '../join/stage.ts';
 import { decideDelivery, type Ledger } from '../sink/clickhouse/delivery.ts';
@@ -40,6 +42,7 @@ export interface Parts {
   deadLetters: DeadLetterSink;
   dedup: DedupStage | undefined;
   join: JoinStage | undefined;
+  aggregate: AggregateStage | undefined;
   /** The batch ledger, when exactly-once holds. */
   ledger: Ledger | undefined;
 }
@@ -122,6 +125,12 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
         join,
       ];
     }
+    let aggregate: AggregateStage | undefined;
+    if (cfg.aggregate) {
+      aggregate = await openAggregate(cfg.aggregate, { pipeline, logger, metrics, clock });
+      opened.push(aggregate);
+      stages.push(aggregate);
+    }
     const { ledger } = await decideDelivery(sink, cfg.sink.clickhouse.exactly_once, {
       pipeline,
       logger,
@@ -132,7 +141,7 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
       compression: cfg.dead_letter.compression,
       metrics,
     });
-    return { source, stages, rightStages, sink, deadLetters, dedup, join, ledger };
+    return { source, stages, rightStages, sink, deadLetters, dedup, join, aggregate, ledger };
   } catch (err) {
     for (const part of opened.reverse()) await part.close?.().catch(() => undefined);
     throw err;
@@ -153,6 +162,7 @@ export async function inspect(cfg: PipelineConfig, deps: AssemblyDeps): Promise<
     const stateful = [
       { stage: 'dedup', nats: cfg.dedup?.nats },
       { stage: 'join', nats: cfg.join?.nats },
+      { stage: 'aggregate', nats: cfg.aggregate?.nats },
     ];
     for (const { stage, nats } of stateful) {
       if (!nats) continue;

@@ -166,7 +166,7 @@ export class Pipeline {
     }
     if (!health) return;
     const stallTimeoutMs = this.deps.stallTimeoutMs ?? 60_000;
-    const { sink, dedup, join } = parts;
+    const { sink, dedup, join, aggregate } = parts;
     const ping = new Probe('ClickHouse ping', (signal) => sink.probe(signal), {
       ...probeTiming(stallTimeoutMs),
       clock,
@@ -187,6 +187,7 @@ export class Pipeline {
       register('dedup_keys', () => dedup.capCheck());
     }
     if (join) register('join_state', () => join.check());
+    if (aggregate) register('aggregate_state', () => aggregate.check());
   }
 
   private stagesOf(topic: string): Stage[] {
@@ -381,6 +382,7 @@ export class Pipeline {
       this.log.warn({ err: describeError(err) }, `${what} failed`);
     await parts.dedup?.close().catch(warn('dedup close'));
     await parts.join?.close().catch(warn('join close'));
+    await parts.aggregate?.close().catch(warn('aggregate close'));
     await parts.ledger?.close();
     await parts.sink.close();
     await parts.source.close();

@@ -318,6 +318,39 @@ export const CATALOGUE = {
     'Time to rebuild one partition\u2019s join buffer from NATS on assignment or start.',
   ),
 
+  // --- aggregate
+  aggregateRecords: counter(
+    'aggregate_records_total',
+    'records',
+    ['pipeline', 'reason'],
+    'Records the aggregation took, by outcome (reason): aggregated (folded into its windows), late (every window it belongs to had closed: dropped or dead-lettered, as aggregate.late says), partial (a hopping record that missed some of its windows, folded into the others).',
+  ),
+  aggregateRows: counter(
+    'aggregate_rows_total',
+    'rows',
+    ['pipeline'],
+    'Rows the aggregation emitted: one per window and group, when the partition\u2019s watermark passes the window\u2019s end.',
+  ),
+  aggregateWindowsOpen: gauge(
+    'aggregate_windows_open',
+    'windows',
+    ['pipeline'],
+    'Windows (one per window and group) the aggregation holds open, for every partition of this agent.',
+  ),
+  aggregateStateBytes: gauge(
+    'aggregate_state_bytes',
+    'bytes',
+    ['pipeline'],
+    'Bytes of the aggregation state as counted against aggregate.max_state_bytes (windows open, and closed ones until their row is committed).',
+  ),
+  aggregateRebuildDuration: histogram(
+    'aggregate_rebuild_duration_seconds',
+    'seconds',
+    ['pipeline'],
+    REBUILD_BUCKETS_S,
+    'Time to rebuild one partition\u2019s aggregation state from NATS on assignment or start.',
+  ),
+
   // --- agent
   exactlyOnce: gauge(
     'exactly_once',
