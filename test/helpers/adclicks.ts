@@ -37,6 +37,12 @@ export const enrichedColumns = `
   click_id String, user_id String, ad_id Int64, clicked_at DateTime, ip_address String,
   campaign_name String, campaign_budget Float64, processed_at DateTime`;
 
+/** The aggregate pipelines' tables: the enriched table's name plus these suffixes. */
+export const aggregateColumns = {
+  _per_minute: `campaign_name String, kafka_partition Int32, window_start DateTime, window_end DateTime, clicks UInt64, budget Nullable(Float64)`,
+  _users_per_hour: `campaign_name String, kafka_partition Int32, window_start DateTime, window_end DateTime, users UInt64, clicks UInt64`,
+};
+
 export async function adClicksFixture(
   o: { partitions?: number; scenario?: Pick<AdClickOptions, 'ads' | 'missingRate'> } = {},
 ): Promise<AdClicksFixture> {
@@ -58,6 +64,10 @@ export async function adClicksFixture(
   await ch.command({
     query: `CREATE TABLE ${table} (${enrichedColumns}) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}', '{replica}') ORDER BY (clicked_at, click_id)`,
   });
+  for (const [suffix, columns] of Object.entries(aggregateColumns))
+    await ch.command({
+      query: `CREATE TABLE ${table}${suffix} (${columns}) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${table}${suffix}', '{replica}') ORDER BY (window_start, campaign_name, kafka_partition)`,
+    });
   const client = new pg.Client({ connectionString: endpoints.postgres });
   await client.connect();
   await client.query(
@@ -122,13 +132,16 @@ export async function adClicksFixture(
         ...s,
       }),
     cleanup: async () => {
-      await ch.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);
+      for (const t of [table, ...Object.keys(aggregateColumns).map((x) => table + x)])
+        await ch.command({ query: `DROP TABLE IF EXISTS ${t}` }).catch(() => undefined);
       await ch.close();
-      await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+      const dlqs = ['dlq', 'per-minute.dlq', 'per-hour.dlq'].map((x) => `${topic}.${x}`);
+      await admin.deleteTopics({ topics: [topic, ...dlqs] }).catch(() => undefined);
       await admin.disconnect();
       await client.query(`DROP TABLE IF EXISTS ${campaignsTable}`).catch(() => undefined);
       await client.end();
-      await deleteBuckets([dedupBucket]).catch(() => undefined);
+      const buckets = ['', '-per-minute', '-per-hour', '-agg-minute', '-agg-hour'];
+      await deleteBuckets(buckets.map((x) => dedupBucket + x)).catch(() => undefined);
     },
   };
 }
@@ -157,20 +170,35 @@ export async function clickCounts(f: AdClicksFixture): Promise<{ rows: number; u
   return { rows: Number(r?.rows ?? 0), unique: Number(r?.unique ?? 0) };
 }
 
-/** Sum over partitions of (high-water mark − committed offset) of the fixture's group. */
+/** The consumer groups of the example's three pipelines. */
+export const groupsOf = (f: AdClicksFixture): string[] => [
+  f.group,
+  `${f.group}-per-minute`,
+  `${f.group}-users-per-hour`,
+];
+
+/** Sum over the pipelines' groups and partitions of (high-water mark − committed offset). */
 export async function adClicksLag(f: AdClicksFixture): Promise<number> {
   const admin = kafka().admin();
   await admin.connect();
   try {
     const highs = await admin.fetchTopicOffsets(f.topic);
-    const [committed] = await admin.fetchOffsets({ groupId: f.group, topics: [f.topic] });
     let lag = 0;
-    for (const h of highs) {
-      const c = committed?.partitions.find((p) => p.partition === h.partition)?.offset ?? '-1';
-      lag += Number(h.high) - (Number(c) < 0 ? Number(h.low) : Number(c));
+    for (const groupId of groupsOf(f)) {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [f.topic] });
+      for (const h of highs) {
+        const c = committed?.partitions.find((p) => p.partition === h.partition)?.offset ?? '-1';
+        lag += Number(h.high) - (Number(c) < 0 ? Number(h.low) : Number(c));
+      }
     }
     return lag;
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Rows of a query as sorted JSON lines, for comparing two result sets. */
+export async function lines(f: AdClicksFixture, sql: string): Promise<string[]> {
+  const rs = await f.ch.query({ query: sql, format: 'JSONEachRow' });
+  return (await rs.json<Record<string, unknown>>()).map((r) => JSON.stringify(r)).sort();
 }
