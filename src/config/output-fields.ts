@@ -3,6 +3,9 @@
 // the sink, so the two can never disagree.
 import type { FieldInfo, FieldType, ScalarType } from '../core/fields.ts';
 import { measureType, parseMeasure, type MeasureSpec } from '../aggregate/measures.ts';
+import { typeToString } from '../core/fields.ts';
+import { lookupFieldType, lookupKey } from './lookup-rules.ts';
+import type { LookupConfig } from './schema.ts';
 import type { FieldSpec, PipelineConfig, TransformConfig } from './schema.ts';
 import { closest as closestName } from './suggest.ts';
 
@@ -39,6 +42,20 @@ export function declaredFields(fields: Record<string, FieldSpec>): FieldInfo[] {
     type: fieldTypeOf(spec),
     nullable: typeof spec === 'string' ? false : spec.nullable,
   }));
+}
+
+/** The field types a lookup key may have ('any': a computed field, checked per record). */
+const lookupKeyTypes: readonly string[] = ['string', 'integer', 'number', 'uuid', 'any'];
+
+/**
+ * Whether a lookup output field may be null: on a miss with on_miss null, or with a null default.
+ * Values a dimension row holds as null are dead-lettered for a non-nullable field.
+ */
+export function lookupNullable(
+  l: Pick<LookupConfig, 'on_miss' | 'defaults'>,
+  field: string,
+): boolean {
+  return l.on_miss === 'null' || (l.on_miss === 'default' && l.defaults?.[field] === null);
 }
 
 /** Receives a problem found while stepping; `path` is relative to the transform. */
@@ -87,6 +104,29 @@ export function applyTransform(
       const at = indexOf(name);
       if (at >= 0) out[at] = computed;
       else out.push(computed);
+    }
+  } else if ('lookup' in transform) {
+    const l = transform.lookup;
+    const { field: keyField } = lookupKey(l.key);
+    const key = out[indexOf(keyField)];
+    const keyPath = typeof l.key === 'string' ? ['lookup', 'key'] : ['lookup', 'key', 'field'];
+    if (!key) unknown(keyPath, 'looks up by', keyField);
+    else if (!lookupKeyTypes.includes(key.type.kind))
+      report(
+        keyPath,
+        `looks up by "${keyField}", a ${typeToString(key.type)} field; a key must be a string, integer, number or uuid`,
+        'look up by a scalar field, or compute one (e.g. with toString)',
+      );
+    for (const [name, spec] of Object.entries(l.fields)) {
+      if (indexOf(name) >= 0) {
+        report(
+          ['lookup', 'fields', name],
+          `adds field "${name}", which already exists`,
+          `give the lookup field another name, e.g. ${l.name ?? 'dim'}_${name}, or drop "${name}" first`,
+        );
+        continue;
+      }
+      out.push({ name, type: { kind: lookupFieldType(spec) }, nullable: lookupNullable(l, name) });
     }
   } else if ('drop' in transform) {
     transform.drop.forEach((name, i) => {

@@ -136,8 +136,8 @@ test('unions report the form that was meant, or the forms there are', () => {
     'pipelines[0].schema.fields.c: expected a name (string, integer, number, boolean, datetime, date, uuid, json) or a mapping, got number 3 (fix: write a type name (e.g. string) or an object with at least type: <type name>)',
     'pipelines[0].transforms[0]: unknown key "renam" (did you mean "rename"?)',
     'pipelines[0].transforms[1].rename.a: expected a string, got number 1 (fix: put the value in quotes: "1")',
-    'pipelines[0].transforms[2]: does not match any accepted form (got keys filter, drop) (fix: write each transform as a one-key object: filter, rename, convert, compute, drop or ingest_time)',
-    'pipelines[0].transforms[3]: expected a mapping, got string "drop a" (fix: write each transform as a one-key object: filter, rename, convert, compute, drop or ingest_time)',
+    'pipelines[0].transforms[2]: does not match any accepted form (got keys filter, drop) (fix: write each transform as a one-key object: filter, rename, convert, compute, drop, ingest_time or lookup)',
+    'pipelines[0].transforms[3]: expected a mapping, got string "drop a" (fix: write each transform as a one-key object: filter, rename, convert, compute, drop, ingest_time or lookup)',
     'pipelines[0].sink.clickhouse.settings.s: expected a string, a number or true/false, got an object (fix: write a string, a number or true/false)',
   ]);
 });

@@ -11,6 +11,7 @@ import {
   checkTls,
 } from './field-rules.ts';
 import { checkConfig, pipelineRules, withDerivedDefaults } from './pipeline-rules.ts';
+import { checkLookup } from './lookup-rules.ts';
 import { addProblem, matching, nonEmptyRecord, unlessIssuesAt } from './rules.ts';
 import { parseDuration } from './duration.ts';
 
@@ -426,6 +427,273 @@ export const recordSchemaSchema = z
   })
   .describe('The shape of the records read from Kafka.');
 
+// ---------------------------------------------------------------- lookup
+
+/** Where a lookup reads its dimension rows: exactly one of postgres, clickhouse or http. */
+const lookupFromSchema = z
+  .strictObject({
+    postgres: z
+      .strictObject({
+        url: z
+          .string()
+          .superRefine(
+            matching(
+              /^postgres(ql)?:\/\/\S+$/,
+              (v) => `invalid PostgreSQL URL "${redactUrl(v)}"`,
+              'write postgres://user:password@host:5432/database',
+              (v) => URL.canParse(v),
+            ),
+          )
+          .describe(
+            'PostgreSQL connection URL, postgres://user:password@host:5432/database (percent-encode special characters; use ${VAR} for the password); the password is never printed. Required.',
+          ),
+        tls: z
+          .strictObject({
+            ...tlsFilesShape('the PostgreSQL server\u2019s certificate'),
+            reject_unauthorized: z
+              .boolean()
+              .default(true)
+              .describe('Refuse a server whose certificate does not verify. Default true.'),
+          })
+          .superRefine(checkTls)
+          .optional()
+          .describe('Connect over TLS. Default: plaintext (or what sslmode in the URL says).'),
+      })
+      .optional()
+      .describe('Rows from a PostgreSQL table or query.'),
+    clickhouse: z
+      .strictObject({
+        url: httpUrl
+          .default('http://127.0.0.1:8123')
+          .describe(
+            'HTTP(S) endpoint of ClickHouse; user:password@ in it are sent as credentials and never printed. Default "http://127.0.0.1:8123".',
+          ),
+        username: z
+          .string()
+          .min(1)
+          .default('default')
+          .describe('ClickHouse user. Default "default".'),
+        password: z
+          .string()
+          .default('')
+          .meta(secret)
+          .describe('ClickHouse password; use ${VAR}. Default "" (empty).'),
+        database: clickHouseIdentifier('database')
+          .default('default')
+          .describe('Database of the table. Default "default".'),
+        tls: z
+          .strictObject(tlsFilesShape('the ClickHouse server\u2019s certificate'))
+          .superRefine(checkTls)
+          .optional()
+          .describe('TLS files for an https:// url. Default: the system CAs.'),
+      })
+      .optional()
+      .describe('Rows from a ClickHouse table or query.'),
+    http: z
+      .strictObject({
+        url: httpUrl.describe(
+          'Endpoint answering POST {"keys": [...]} with a JSON object {"<key>": {<column>: <value>, ...} | null, ...}; a key left out or null is a miss (see the README, Lookups). Required.',
+        ),
+        headers: z
+          .record(z.string().min(1), z.string().meta(secret).describe('The header\u2019s value.'))
+          .default({})
+          .describe(
+            'HTTP headers sent with every request, e.g. { Authorization: "Bearer ${TOKEN}" }; their values are never printed. Default {}.',
+          ),
+      })
+      .optional()
+      .describe('Rows from an HTTP service.'),
+  })
+  .superRefine(
+    (from, ctx) => {
+      const given = (['postgres', 'clickhouse', 'http'] as const).filter(
+        (k) => from[k] !== undefined,
+      );
+      if (given.length !== 1)
+        addProblem(
+          ctx,
+          [],
+          given.length === 0 ? 'no source given' : `several sources given (${given.join(', ')})`,
+          { fix: 'give exactly one of postgres, clickhouse or http' },
+        );
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  )
+  .describe('Where the dimension rows come from: exactly one of postgres, clickhouse or http.');
+
+const lookupFieldSchema = z
+  .union([
+    fieldTypeNameSchema,
+    z
+      .strictObject({
+        type: fieldTypeNameSchema.describe('Type of the output field. Required.'),
+        column: columnName
+          .optional()
+          .describe(
+            'The column of the dimension row it comes from. Default: the field\u2019s name.',
+          ),
+      })
+      .describe('An output field with its column.'),
+  ])
+  .meta({ hint: 'write a type name (e.g. string) or { type: <type name>, column: <column> }' })
+  .describe('An output field: its type, or { type, column }.');
+
+const lookupDuration = (what: string, maxDays: number) =>
+  durationSchema({
+    examples: '"30s", "5m" or "1h"',
+    hint: ['30s', '5m'],
+    outOfRange: (ms, v) =>
+      ms > maxDays * 86_400_000
+        ? { message: `${what} must be at most ${maxDays}d, got ${String(v)}`, fix: 'e.g. 5m' }
+        : undefined,
+  });
+
+const lookupBase = z.strictObject({
+  name: z
+    .string()
+    .superRefine(
+      matching(
+        /^[a-z][a-z0-9_-]{0,62}$/,
+        (v) => `invalid lookup name "${v}"`,
+        'use 1-63 lowercase letters, digits, "_" and "-", starting with a letter',
+      ),
+    )
+    .optional()
+    .meta({ defaultDoc: 'lookup[<index in transforms>]' })
+    .describe(
+      'Name of the lookup: its stage name in metrics, readiness, logs and dead letters. Default "lookup[<i>]" (its index in transforms).',
+    ),
+  from: lookupFromSchema,
+  table: z
+    .string()
+    .superRefine(
+      matching(
+        /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/,
+        (v) => `invalid table name "${v}"`,
+        'write table or schema.table (database.table for ClickHouse)',
+      ),
+    )
+    .optional()
+    .describe(
+      'The dimension table (schema.table or database.table allowed). One of table or query (not for http).',
+    ),
+  query: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A query returning the dimension rows for a list of keys, one row per key: PostgreSQL takes the keys as $1, an array (`SELECT ... FROM t WHERE id = ANY($1)`); ClickHouse as {keys}, a parenthesized list (`SELECT ... FROM t WHERE id IN {keys}`). With preload, the query runs once with every key: write it without the key condition. One of table or query (not for http).',
+    ),
+  key: z
+    .union([
+      fieldName.describe('A field of the record, matched against the column of the same name.'),
+      z
+        .strictObject({
+          field: fieldName.describe('The record field holding the key. Required.'),
+          column: columnName
+            .optional()
+            .describe('The key column of the dimension rows. Default: the field\u2019s name.'),
+        })
+        .describe('A record field and the key column it matches.'),
+    ])
+    .meta({ hint: 'write a field name, or { field: <field>, column: <column> }' })
+    .describe(
+      'The record field whose value is looked up and the key column it matches. The key column must hold one row per key. Required.',
+    ),
+  fields: z
+    .record(fieldName, lookupFieldSchema)
+    .superRefine(
+      nonEmptyRecord('declares no fields', 'declare the fields to add, e.g. campaign_name: string'),
+    )
+    .describe(
+      'The fields added to the record from the dimension row, by name: a type, or { type, column }. The column must exist and its type convert to the field\u2019s (checked at start). Required, at least one.',
+    ),
+  on_miss: z
+    .union([z.null(), z.enum(['null', 'default', 'drop', 'dead_letter'])])
+    .transform((v) => v ?? 'null')
+    .default('null')
+    .meta({ hint: 'write null, default, drop or dead_letter' })
+    .describe(
+      'A record whose key has no row (or is null): null sets the fields to null (they become nullable); default sets them to defaults; drop drops the record (reason lookup_miss); dead_letter sends it to the dead-letter topic (reason lookup_miss). Default "null".',
+    ),
+  defaults: z
+    .record(fieldName, z.unknown().describe('The field\u2019s value on a miss (null allowed).'))
+    .optional()
+    .describe(
+      'With on_miss: default, the value of each field on a miss; each must fit the field\u2019s type. Required then, otherwise not allowed.',
+    ),
+  cache: z
+    .strictObject({
+      max_entries: positiveInt()
+        .default(100_000)
+        .describe('Most keys cached (hits and misses). Default 100000.'),
+      // 64 MiB: the cache's share of the 1 GiB pod of deploy/kubernetes, like the join buffer's
+      // 128 MiB; entries are counted with an overhead, so this bounds the heap they take.
+      max_bytes: positiveInt()
+        .default(64 * 1024 * 1024)
+        .describe(
+          'Most bytes cached: each entry counts the UTF-8 bytes of its key and values plus 100 bytes for holding it. The least recently used entries go first. Default 67108864 (64 MiB).',
+        ),
+      ttl: lookupDuration('the cache ttl', 7)
+        .prefault('5m')
+        .describe(
+          'How long a row found is used before it is read again: how stale an enrichment may be. 0 turns the cache off. Default "5m".',
+        ),
+      negative_ttl: lookupDuration('the negative ttl', 7)
+        .prefault('30s')
+        .describe(
+          'How long a key without a row is remembered as a miss before it is asked again. Default "30s".',
+        ),
+    })
+    .prefault({})
+    .describe('The in-memory cache of looked-up keys.'),
+  preload: z
+    .strictObject({
+      refresh: lookupDuration('the preload refresh', 7)
+        .prefault('5m')
+        .describe(
+          'How often the whole table is read again (0: never); a failed refresh keeps the rows loaded before (and is retried at the next refresh). Default "5m".',
+        ),
+    })
+    .optional()
+    .describe(
+      'Load the whole (small) table at start, and again every refresh: lookups never query, a key not loaded is a miss. The table must fit cache.max_entries and cache.max_bytes. Default: off (keys are queried as records need them).',
+    ),
+  max_keys_per_query: positiveInt()
+    .default(1000)
+    .describe(
+      'Keys asked in one query at most: the distinct keys of a fetch not cached are split into queries of this many. Default 1000.',
+    ),
+  max_concurrency: positiveInt()
+    .default(4)
+    .describe('Queries of this lookup running at once at most (over all partitions). Default 4.'),
+  timeout_ms: positiveInt()
+    .default(10_000)
+    .describe('Timeout of one query (and of connecting). Default 10000.'),
+  retry: z
+    .strictObject({
+      initial_ms: positiveInt()
+        .default(250)
+        .describe('Delay before the first retry of a failed query. Default 250.'),
+      max_ms: positiveInt()
+        .default(10000)
+        .describe(
+          'Longest delay between retries (exponential backoff with jitter). Default 10000.',
+        ),
+    })
+    .superRefine(checkRetry)
+    .prefault({})
+    .describe(
+      'Backoff of failed queries. A lookup that fails is retried until it succeeds, the pipeline paused meanwhile (weir_pipeline_paused{reason="lookup"}, readiness check lookup:<name>); no record is skipped.',
+    ),
+});
+
+export const lookupSchema = lookupBase
+  .superRefine(checkLookup)
+  .describe(
+    'Enriches each record with fields of a dimension row found by a key (PostgreSQL, ClickHouse or HTTP), batched per fetch and cached.',
+  );
+
 // ---------------------------------------------------------------- transforms
 
 const convertTargetSchema = z
@@ -504,12 +772,13 @@ export const transformSchema = z
         ),
       })
       .describe('Add the ingest time.'),
+    z.strictObject({ lookup: lookupSchema }).describe('Enrich records from a dimension table.'),
   ])
   .meta({
-    hint: 'write each transform as a one-key object: filter, rename, convert, compute, drop or ingest_time',
+    hint: 'write each transform as a one-key object: filter, rename, convert, compute, drop, ingest_time or lookup',
   })
   .describe(
-    'One step applied to each record, in order: filter, rename, convert, compute, drop or ingest_time (one per list item).',
+    'One step applied to each record, in order: filter, rename, convert, compute, drop, ingest_time or lookup (one per list item).',
   );
 
 // ---------------------------------------------------------------- NATS and exactly-once
@@ -1208,6 +1477,8 @@ export type FieldObjectSpec = z.output<typeof fieldObjectBase>;
 export type TransformConfig = z.output<typeof transformSchema>;
 export type ConvertTarget = z.output<typeof convertTargetSchema>;
 export type ComputeSpec = z.output<typeof computeSpecSchema>;
+export type LookupConfig = z.output<typeof lookupBase>;
+export type LookupFieldSpec = z.output<typeof lookupFieldSchema>;
 export type ClickHouseSinkConfig = z.output<typeof clickHouseSinkSchema>;
 export type TlsConfig = z.output<typeof tlsBase>;
 /** The TLS files every connection's tls section has. */

@@ -8,6 +8,8 @@ test('secretPaths lists the passwords', () => {
   assert.deepEqual(secretPaths, [
     'agent.http.token',
     'pipelines[].source.sasl.password',
+    'pipelines[].transforms[].lookup.from.clickhouse.password',
+    'pipelines[].transforms[].lookup.from.http.headers.<name>',
     'pipelines[].sink.clickhouse.password',
     'pipelines[].sink.clickhouse.exactly_once.nats.password',
     'pipelines[].sink.clickhouse.exactly_once.nats.token',

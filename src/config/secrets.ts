@@ -36,7 +36,7 @@ const OTLP_ENDPOINT_VARS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_T
 
 /**
  * Every secret value a loaded config brings: the secret options, the passwords in
- * sink.clickhouse.url and in NATS servers (and a lone NATS `token@`), and from the environment
+ * sink.clickhouse.url, in lookup URLs and in NATS servers (and a lone NATS `token@`), and from the environment
  * WEIR_API_TOKEN, the OTLP header values (`key=value,...`) and any password in an OTLP endpoint URL.
  * (OAuth tokens for Kafka are read at every authentication and registered then: source/oauth.ts.)
  */
@@ -48,6 +48,12 @@ export function secretValues(config: WeirConfig, env: Env = {}): string[] {
   });
   for (const p of config.pipelines) {
     out.push(...urlSecrets(p.sink.clickhouse.url, false));
+    for (const t of p.transforms) {
+      if (!('lookup' in t)) continue;
+      const from = t.lookup.from;
+      for (const url of [from.postgres?.url, from.clickhouse?.url, from.http?.url])
+        if (url !== undefined) out.push(...urlSecrets(url, false));
+    }
     for (const nats of [p.dedup?.nats, p.join?.nats, p.sink.clickhouse.exactly_once.nats])
       for (const server of nats?.servers ?? []) out.push(...urlSecrets(server, true));
   }

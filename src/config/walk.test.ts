@@ -43,6 +43,7 @@ test('knownKeys lists an object’s keys and every key of a union of objects', (
     'compute',
     'drop',
     'ingest_time',
+    'lookup',
   ]);
 });
 
@@ -62,6 +63,8 @@ test('walkOptions visits documented paths; secrets are found by meta', () => {
   assert.deepEqual(secretPathsOf(weirConfigSchema), [
     'agent.http.token',
     'pipelines[].source.sasl.password',
+    'pipelines[].transforms[].lookup.from.clickhouse.password',
+    'pipelines[].transforms[].lookup.from.http.headers.<name>',
     'pipelines[].sink.clickhouse.password',
     'pipelines[].sink.clickhouse.exactly_once.nats.password',
     'pipelines[].sink.clickhouse.exactly_once.nats.token',

@@ -30,9 +30,9 @@ export class ConfigError extends WeirError {
 }
 
 /** The services Weir connects to. */
-export type Peer = 'Kafka' | 'ClickHouse' | 'NATS';
+export type Peer = 'Kafka' | 'ClickHouse' | 'NATS' | 'PostgreSQL' | 'the lookup HTTP service';
 
-/** A peer (Kafka, ClickHouse, NATS) refused or could not be reached. */
+/** A peer (Kafka, ClickHouse, NATS, a lookup's source) refused or could not be reached. */
 export class ConnectionError extends WeirError {
   override name = 'ConnectionError';
   /** Which peer failed, when known: a start that waits for it names it (pipeline/startup.ts). */

@@ -50,6 +50,17 @@ export interface StageOutput {
   out: Envelope[];
   dropped: Dropped[];
   dead: DeadLetter[];
+  /** Steps of the stage worth a span of their own in the batch trace (a lookup's rounds). */
+  spans?: StageSpan[];
+}
+
+/** A step inside a stage's run, recorded after the fact as a child of the stage's span. */
+export interface StageSpan {
+  name: string;
+  /** Epoch milliseconds (fractional). */
+  start: number;
+  end: number;
+  attributes: Record<string, string | number | boolean>;
 }
 
 export const emptyOutput = (): StageOutput => ({ out: [], dropped: [], dead: [] });

@@ -18,6 +18,7 @@ import { bucketExists } from '../state/nats.ts';
 import { createParser } from '../stages/parse.ts';
 import { buildTransforms, schemaFields } from '../stages/index.ts';
 import type { Stage } from '../stages/stage.ts';
+import { isLookup, type LookupStage } from '../lookup/open.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { Missing } from './check.ts';
@@ -45,6 +46,8 @@ export interface Parts {
   aggregate: AggregateStage | undefined;
   /** The batch ledger, when exactly-once holds. */
   ledger: Ledger | undefined;
+  /** The lookup transforms, opened (connected, columns checked, preloaded). */
+  lookups: LookupStage[];
 }
 
 /** Every topic read: the source topics, then the join's right topic. */
@@ -65,11 +68,32 @@ function sourceOf(cfg: PipelineConfig, deps: AssemblyDeps): KafkaSource {
   });
 }
 
-function statelessStages(cfg: PipelineConfig): Stage[] {
+function statelessStages(cfg: PipelineConfig, deps: AssemblyDeps): Stage[] {
+  const { logger, metrics, clock } = deps;
   return [
     createParser(cfg.schema.fields, 'parse', { maxRecordBytes: cfg.source.max_record_bytes }),
-    ...buildTransforms(cfg.transforms, schemaFields(cfg.schema.fields)),
+    ...buildTransforms(cfg.transforms, schemaFields(cfg.schema.fields), {
+      pipeline: cfg.name,
+      logger,
+      metrics,
+      clock,
+    }),
   ];
+}
+
+/**
+ * Opens the lookups of a chain: connects to their sources, checks the columns, preloads. On a
+ * failure every lookup is closed again.
+ */
+async function openLookups(stages: readonly Stage[]): Promise<LookupStage[]> {
+  const lookups = stages.filter(isLookup);
+  try {
+    for (const l of lookups) await l.open();
+  } catch (err) {
+    for (const l of lookups) await l.close().catch(() => undefined);
+    throw err;
+  }
+  return lookups;
 }
 
 function openSink(cfg: PipelineConfig, deps: AssemblyDeps, create: boolean) {
@@ -81,18 +105,25 @@ function openSink(cfg: PipelineConfig, deps: AssemblyDeps, create: boolean) {
 export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise<Parts> {
   const { logger, metrics, clock } = deps;
   const pipeline = cfg.name;
-  const stages = statelessStages(cfg);
+  const stages = statelessStages(cfg, deps);
   const source = sourceOf(cfg, deps);
   await source.check();
   const kafka = createKafka(cfg.source, logger);
   await ensureSideTopics(kafka, cfg, { create: true, logger });
-  const sink = await openSink(cfg, deps, true);
+  const lookups = await openLookups(stages);
+  let sink: ClickHouseSink;
+  try {
+    sink = await openSink(cfg, deps, true);
+  } catch (err) {
+    for (const l of lookups) await l.close().catch(() => undefined);
+    throw err;
+  }
   // Said once, not again on every attempt of a start that waits for NATS.
   logger[deps.attempt ? 'debug' : 'info'](
     { table: sink.table, clickhouse: sink.server.version },
     'ClickHouse table checked',
   );
-  const opened: { close?(): Promise<void> }[] = [sink];
+  const opened: { close?(): Promise<void> }[] = [...lookups, sink];
   try {
     let dedup: DedupStage | undefined;
     if (cfg.dedup) {
@@ -141,7 +172,18 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
       compression: cfg.dead_letter.compression,
       metrics,
     });
-    return { source, stages, rightStages, sink, deadLetters, dedup, join, aggregate, ledger };
+    return {
+      source,
+      stages,
+      rightStages,
+      sink,
+      deadLetters,
+      dedup,
+      join,
+      aggregate,
+      ledger,
+      lookups,
+    };
   } catch (err) {
     for (const part of opened.reverse()) await part.close?.().catch(() => undefined);
     throw err;
@@ -151,8 +193,10 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
 /** Checks what {@link assemble} builds, creating nothing; returns what a run would create. */
 export async function inspect(cfg: PipelineConfig, deps: AssemblyDeps): Promise<Missing[]> {
   const { logger } = deps;
-  statelessStages(cfg);
+  const lookups = statelessStages(cfg, deps).filter(isLookup);
   await sourceOf(cfg, deps).check();
+  // Reachable, and the columns fit; nothing is loaded.
+  for (const l of lookups) await l.inspect();
   const kafka = createKafka(cfg.source, logger);
   const missing = await ensureSideTopics(kafka, cfg, { create: false, logger });
   const sink = await openSink(cfg, deps, false);

@@ -188,6 +188,7 @@ export class Pipeline {
     }
     if (join) register('join_state', () => join.check());
     if (aggregate) register('aggregate_state', () => aggregate.check());
+    for (const l of parts.lookups) register(`lookup:${l.name}`, () => l.check());
   }
 
   private stagesOf(topic: string): Stage[] {
@@ -380,6 +381,7 @@ export class Pipeline {
   private async release(parts: Parts): Promise<void> {
     const warn = (what: string) => (err: unknown) =>
       this.log.warn({ err: describeError(err) }, `${what} failed`);
+    for (const l of parts.lookups) await l.close().catch(warn(`lookup ${l.name} close`));
     await parts.dedup?.close().catch(warn('dedup close'));
     await parts.join?.close().catch(warn('join close'));
     await parts.aggregate?.close().catch(warn('aggregate close'));

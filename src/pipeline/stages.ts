@@ -36,6 +36,7 @@ export async function runChain(
       emitted: res.out.length,
       dropped: res.dropped.length,
       dead: res.dead.length,
+      ...(res.spans && { spans: res.spans }),
     });
     countReasons(metrics, pipeline, stage.name, res.dropped, res.dead);
     dropped.push(...res.dropped);

@@ -1,6 +1,7 @@
 // The stage options as plain types, shaped like the parsed config (docs/config-shape.md) so the
 // validated config passes straight in. Keys with a config default are optional here: the stages
 // apply the same defaults, which keeps tests and direct callers short.
+import type { LookupConfig } from '../config/schema.ts';
 import type { ScalarType } from '../core/fields.ts';
 
 export type FieldTypeName = ScalarType;
@@ -43,4 +44,5 @@ export type TransformConfig =
   | { convert: Record<string, ConvertTarget> }
   | { compute: Record<string, ComputeSpec> }
   | { drop: string[] }
-  | { ingest_time: string };
+  | { ingest_time: string }
+  | { lookup: LookupConfig };

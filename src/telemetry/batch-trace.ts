@@ -20,7 +20,7 @@ import {
   type TextMapPropagator,
   type Tracer,
 } from '@opentelemetry/api';
-import type { SourceRecord } from '../core/record.ts';
+import type { SourceRecord, StageSpan } from '../core/record.ts';
 import { redact } from '../core/redact.ts';
 
 /** Span attribute names (OpenTelemetry semantic conventions where one fits). */
@@ -59,6 +59,8 @@ export interface StageTiming {
   emitted: number;
   dropped: number;
   dead: number;
+  /** Steps inside the stage's run (a lookup's rounds), each a child span of the stage's. */
+  spans?: readonly StageSpan[];
 }
 
 export type BatchOutcome = 'committed' | 'commit_failed' | 'discarded' | 'failed';
@@ -192,6 +194,17 @@ export class BatchTrace {
         },
         t.start,
       );
+      const stageCtx = trace.setSpan(fetchCtx, s);
+      for (const step of t.spans ?? []) {
+        const child = this.tracer.startChild(
+          step.name,
+          stageCtx,
+          SpanKind.INTERNAL,
+          step.attributes,
+          step.start,
+        );
+        child.end(step.end);
+      }
       s.end(t.end);
     }
     fetch.end(stages.at(-1)?.end ?? preciseNow());

@@ -19,6 +19,7 @@ export const BOUNDED_LABELS = [
   'op',
   'check',
   'side',
+  'lookup',
 ] as const;
 type Label = (typeof BOUNDED_LABELS)[number];
 
@@ -33,6 +34,7 @@ const INSERT_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 const STATE_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
 const REBUILD_BUCKETS_S = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const ROWS_BUCKETS = [1, 10, 100, 500, 1000, 5000, 10_000, 25_000, 50_000, 100_000, 250_000];
+const LOOKUP_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 const BYTES_BUCKETS = [1e3, 1e4, 1e5, 5e5, 1e6, 4e6, 16e6, 64e6, 256e6];
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -351,6 +353,45 @@ export const CATALOGUE = {
     'Time to rebuild one partition\u2019s aggregation state from NATS on assignment or start.',
   ),
 
+  // --- lookups (enrichment from a dimension table)
+  lookupRecords: counter(
+    'lookup_records_total',
+    'records',
+    ['pipeline', 'lookup', 'reason'],
+    'Records a lookup enriched, by outcome (reason): hit (a row was found), miss (no row, or a null key: on_miss applies), invalid_key (a key of the wrong type: dead-lettered), replay (a replayed record given the row of its first attempt).',
+  ),
+  lookupKeys: counter(
+    'lookup_keys_total',
+    'keys',
+    ['pipeline', 'lookup', 'reason'],
+    'Distinct keys of each fetch, by where their result came from (reason): cache (cached row or miss, or the preloaded table) or query (asked from the source).',
+  ),
+  lookupErrors: counter(
+    'lookup_errors_total',
+    'errors',
+    ['pipeline', 'lookup', 'class'],
+    'Failed lookup queries, by class: connection (unreachable, timeout), auth (refused credentials), duplicate_key (two rows for one key), query (any other error). Each is retried; the pipeline is paused meanwhile.',
+  ),
+  lookupQueryDuration: histogram(
+    'lookup_query_duration_seconds',
+    'seconds',
+    ['pipeline', 'lookup'],
+    LOOKUP_BUCKETS_S,
+    'Duration of one successful lookup query (one chunk of keys, or a whole preload).',
+  ),
+  lookupCacheEntries: gauge(
+    'lookup_cache_entries',
+    'entries',
+    ['pipeline', 'lookup'],
+    'Keys held by a lookup’s cache (rows and misses), or rows of its preloaded table; bounded by cache.max_entries.',
+  ),
+  lookupCacheBytes: gauge(
+    'lookup_cache_bytes',
+    'bytes',
+    ['pipeline', 'lookup'],
+    'Bytes of a lookup’s cache as counted against cache.max_bytes (UTF-8 bytes of keys and values plus 100 per entry).',
+  ),
+
   // --- agent
   exactlyOnce: gauge(
     'exactly_once',
@@ -368,7 +409,7 @@ export const CATALOGUE = {
     'pipeline_paused',
     '1',
     ['pipeline', 'reason'],
-    '1 while the pipeline holds its batches back instead of dead-lettering them: reason table_mapping (the table changed and no longer fits), clickhouse_error (an unclassified server error persists) or dedup_keys (the dedup index holds dedup.max_keys keys).',
+    '1 while the pipeline holds its batches back instead of dead-lettering them: reason table_mapping (the table changed and no longer fits), clickhouse_error (an unclassified server error persists), dedup_keys (the dedup index holds dedup.max_keys keys) or lookup (a lookup\u2019s source fails; its records wait until it answers).',
   ),
   readiness: gauge(
     'readiness_check',
