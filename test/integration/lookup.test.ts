@@ -17,7 +17,7 @@ import { createLookup } from '../../src/lookup/open.ts';
 import type { LookupStage } from '../../src/lookup/stage.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics.ts';
-import { getText, runWeir, waitUntil } from '../helpers/agent.ts';
+import { getText, runWeir, waitUntil, weirOnce } from '../helpers/agent.ts';
 import {
   generate,
   metricValue,
@@ -574,8 +574,19 @@ describe('lookup in a running agent', () => {
     await f.ch.command({
       query: `ALTER TABLE ${f.table} ADD COLUMN currency_label String, ADD COLUMN usd_rate Float64`,
     });
+    // Started while PostgreSQL cannot be reached: the agent waits, saying for what.
+    proxy.block('refuse');
     const agent = runWeir(['run', '-c', f.configPath]);
     try {
+      await waitUntil(
+        '/readyz to say the start waits for PostgreSQL',
+        async () =>
+          (await getText(`http://127.0.0.1:${f.port}/readyz`)).body.includes(
+            'waiting for PostgreSQL',
+          ),
+        30_000,
+      );
+      proxy.unblock();
       const first = await generate(f, { count: 2_000, seed: 21 });
       await waitForDrain(f, 120_000);
       proxy.block('refuse');
@@ -639,6 +650,81 @@ describe('lookup in a running agent', () => {
       proxy.unblock();
       await agent.stop();
       await f.cleanup();
+    }
+  });
+});
+
+describe('weir validate and run with a lookup', () => {
+  const admin = new pg.Client({ connectionString: PG_URL });
+  const table = `public.${randomName('weir_validate_dims')}`;
+
+  before(async () => {
+    await admin.connect();
+    await admin.query(`CREATE TABLE ${table} (code text PRIMARY KEY, label text, meta jsonb)`);
+  });
+  after(async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    await admin.end();
+  });
+
+  const lookupWith = (over: Record<string, unknown>) => ({
+    lookup: {
+      name: 'currencies',
+      from: { postgres: { url: PG_URL } },
+      table,
+      key: { field: 'currency', column: 'code' },
+      fields: { currency_label: { type: 'string', column: 'label' } },
+      on_miss: 'default',
+      defaults: { currency_label: '' },
+      ...over,
+    },
+  });
+
+  it('validate checks the columns and the credentials; run refuses wrong credentials at once', async () => {
+    const good = await pipelineFixture({ partitions: 1, extraTransforms: [lookupWith({})] });
+    const badType = await pipelineFixture({
+      partitions: 1,
+      extraTransforms: [
+        lookupWith({ fields: { currency_label: { type: 'string', column: 'meta' } } }),
+      ],
+    });
+    const password = 'wrong-pg-password-99';
+    const badPassword = await pipelineFixture({
+      partitions: 1,
+      extraTransforms: [lookupWith({ from: { postgres: { url: pgUrl({ password }) } } })],
+    });
+    try {
+      await good.ch.command({
+        query: `ALTER TABLE ${good.table} ADD COLUMN currency_label String`,
+      });
+      const ok = await weirOnce(['validate', '-c', good.configPath]);
+      assert.equal(ok.code, 0, ok.output);
+
+      const type = await weirOnce(['validate', '-c', badType.configPath]);
+      assert.notEqual(type.code, 0);
+      assert.match(
+        type.output,
+        /field "currency_label" is declared string, but column "meta" is jsonb, which does not convert to string/,
+      );
+
+      const pw = await weirOnce(['validate', '-c', badPassword.configPath]);
+      assert.notEqual(pw.code, 0);
+      assert.match(pw.output, /refused the credentials/);
+      assert.match(
+        pw.output,
+        /check the user and password in transforms\[0\]\.lookup\.from\.postgres\.url/,
+      );
+      assert.ok(!pw.output.includes(password), pw.output);
+
+      // `weir run` refuses to start the same way, at once (no waiting: retrying cannot fix it).
+      const run = await weirOnce(['run', '-c', badPassword.configPath], { timeoutMs: 60_000 });
+      assert.notEqual(run.code, 0);
+      assert.match(run.output, /refused the credentials/);
+      assert.ok(!run.output.includes(password), run.output);
+    } finally {
+      await good.cleanup();
+      await badType.cleanup();
+      await badPassword.cleanup();
     }
   });
 });
