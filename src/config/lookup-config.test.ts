@@ -108,6 +108,18 @@ test('bad lookups are refused with the problem and the fix', () => {
     issues(withLookup({ table: undefined, query: 'SELECT id, name FROM campaigns' })),
     ['pipelines.0.transforms.0.lookup.query: the query does not use the keys ($1)'],
   );
+  assert.deepEqual(
+    issues(
+      withLookup({
+        table: undefined,
+        query: 'SELECT id FROM campaigns WHERE id = ANY($1)',
+        preload: {},
+      }),
+    ),
+    [
+      'pipelines.0.transforms.0.lookup.query: with preload the query reads every row, but it uses the keys ($1)',
+    ],
+  );
   assert.deepEqual(issues(withLookup({ from: { postgres: { url: 'mysql://x@h/db' } } })), [
     'pipelines.0.transforms.0.lookup.from.postgres.url: invalid PostgreSQL URL "mysql://***@h/db"',
   ]);

@@ -45,6 +45,18 @@ export function checkLookup(l: LookupConfig, ctx: Ctx): void {
         fix: 'filter by the key list, e.g. WHERE id IN {keys}, or add preload to read the whole result',
       });
   }
+  if (l.query !== undefined && l.preload !== undefined) {
+    const placeholder = l.from.postgres ? '$1' : '{keys}';
+    if (l.query.includes(placeholder))
+      addProblem(
+        ctx,
+        ['query'],
+        `with preload the query reads every row, but it uses the keys (${placeholder})`,
+        {
+          fix: 'remove the key condition from the query, or remove preload',
+        },
+      );
+  }
   const fields = Object.entries(l.fields);
   if (l.on_miss === 'default') {
     if (l.defaults === undefined)

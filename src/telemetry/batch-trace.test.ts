@@ -49,6 +49,35 @@ describe('batch trace', () => {
   };
   const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 
+  it('records the steps a stage reports (a lookup round) as children of its span', () => {
+    const t0 = preciseNow();
+    const batch = tracer.open(rec(20), t0);
+    batch.fetch([rec(20), rec(21)], t0, [
+      {
+        stage: 'campaigns',
+        start: t0,
+        end: t0 + 5,
+        received: 2,
+        emitted: 2,
+        dropped: 0,
+        dead: 0,
+        spans: [
+          {
+            name: 'lookup campaigns',
+            start: t0 + 1,
+            end: t0 + 4,
+            attributes: { 'weir.lookup.keys': 2, 'weir.lookup.queried': 1 },
+          },
+        ],
+      },
+    ]);
+    batch.end('committed');
+    const round = one('lookup campaigns');
+    assert.equal(parentOf(round), one('stage campaigns').spanContext().spanId);
+    assert.equal(round.attributes['weir.lookup.keys'], 2);
+    assert.equal(round.attributes['weir.lookup.queried'], 1);
+  });
+
   it('builds batch → fetch → stage spans, then insert, dead_letter and commit', async () => {
     const t0 = preciseNow();
     const batch = tracer.open(rec(10), t0);
