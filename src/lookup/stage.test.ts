@@ -183,6 +183,24 @@ describe('lookup stage: batching', () => {
     );
   });
 
+  it('partitions asking for the same keys at the same time share one query', async () => {
+    const h = await harness();
+    h.source.set('a', { name: 'A', budget: 1 });
+    const [p1, p2] = await Promise.all([
+      h.stage.process(records(['a', 'b'], { partition: 1, from: 0 })),
+      h.stage.process(records(['b', 'a', 'c'], { partition: 2, from: 0 })),
+    ]);
+    assert.deepEqual(
+      h.source.calls.map((c) => [...c].sort()),
+      [['a', 'b'], ['c']],
+    );
+    assert.deepEqual(
+      [...p1.out, ...p2.out].map((e) => e.row.campaign),
+      ['A', null, null, 'A', null],
+    );
+    assert.equal(await metric(h.metrics, 'weir_lookup_keys_total', { reason: 'shared' }), 2);
+  });
+
   it('matches numeric keys against the text the source returns', async () => {
     const h = await harness();
     h.source.set('42', { name: 'Answer', budget: 1 });

@@ -79,6 +79,25 @@ interface Plan {
   defaults: unknown[] | undefined;
 }
 
+/** A key being asked: partitions that need it meanwhile wait for the same answer. */
+interface Pending {
+  promise: Promise<LookupResult>;
+  resolve(result: LookupResult): void;
+  reject(err: unknown): void;
+}
+
+function pending(): Pending {
+  let resolve!: (r: LookupResult) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<LookupResult>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A key nobody else waits for must not become an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
 interface Segment {
   first: bigint;
   last: bigint;
@@ -93,6 +112,7 @@ export class LookupStage implements Stage {
   private readonly keyColumn: string;
   private readonly cache: LookupCache;
   private readonly journal = new LookupJournal();
+  private readonly inflight = new Map<string, Pending>();
   private snapshot: Map<string, LookupResult> | undefined;
   private snapshotBytes = 0;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -287,7 +307,7 @@ export class LookupStage implements Stage {
       }
       if (!needed.has(key)) needed.set(key, typeof value === 'bigint' ? key : (value as KeyValue));
     }
-    const stats = { cached: 0, queried: 0, queries: 0 };
+    const stats = { cached: 0, shared: 0, queried: 0, queries: 0 };
     const results = await this.resolve(needed, stats);
 
     const segments: Segment[] = [];
@@ -341,6 +361,8 @@ export class LookupStage implements Stage {
     if (stats.cached > 0) metrics.lookupKeys.inc({ ...this.labels, reason: 'cache' }, stats.cached);
     if (stats.queried > 0)
       metrics.lookupKeys.inc({ ...this.labels, reason: 'query' }, stats.queried);
+    if (stats.shared > 0)
+      metrics.lookupKeys.inc({ ...this.labels, reason: 'shared' }, stats.shared);
     this.updateGauges();
     output.spans = [
       {
@@ -352,6 +374,7 @@ export class LookupStage implements Stage {
           'weir.lookup.keys': needed.size,
           'weir.lookup.cached': stats.cached,
           'weir.lookup.queried': stats.queried,
+          'weir.lookup.shared': stats.shared,
           'weir.lookup.queries': stats.queries,
           'weir.lookup.hits': counts.hit,
           'weir.lookup.misses': counts.miss,
@@ -427,10 +450,11 @@ export class LookupStage implements Stage {
 
   private async resolve(
     needed: Map<string, KeyValue>,
-    stats: { cached: number; queried: number; queries: number },
+    stats: { cached: number; shared: number; queried: number; queries: number },
   ): Promise<Map<string, LookupResult>> {
     const results = new Map<string, LookupResult>();
     const ask: [string, KeyValue][] = [];
+    const shared: Promise<void>[] = [];
     for (const [key, value] of needed) {
       if (this.snapshot) {
         results.set(key, this.snapshot.get(key) ?? null);
@@ -441,20 +465,49 @@ export class LookupStage implements Stage {
       if (cached !== undefined) {
         results.set(key, cached);
         stats.cached++;
+        continue;
+      }
+      // Another partition's fetch is asking for this key right now: wait for its answer.
+      const pending = this.inflight.get(key);
+      if (pending) {
+        stats.shared++;
+        shared.push(pending.promise.then((r) => void results.set(key, r)));
       } else ask.push([key, value]);
     }
-    if (ask.length === 0) return results;
-    stats.queried += ask.length;
-    const size = this.cfg.max_keys_per_query;
-    const chunks: [string, KeyValue][][] = [];
-    for (let i = 0; i < ask.length; i += size) chunks.push(ask.slice(i, i + size));
-    stats.queries += chunks.length;
-    const answers = await Promise.all(chunks.map((chunk) => this.limited(() => this.query(chunk))));
-    for (const answer of answers)
-      for (const [key, result] of answer) {
-        results.set(key, result);
-        this.cache.set(key, result);
+    if (ask.length > 0) {
+      const mine = new Map<string, Pending>();
+      for (const [key] of ask) {
+        const p = pending();
+        mine.set(key, p);
+        this.inflight.set(key, p);
       }
+      stats.queried += ask.length;
+      const size = this.cfg.max_keys_per_query;
+      const chunks: [string, KeyValue][][] = [];
+      for (let i = 0; i < ask.length; i += size) chunks.push(ask.slice(i, i + size));
+      stats.queries += chunks.length;
+      try {
+        await Promise.all(
+          chunks.map(async (chunk) => {
+            const answer = await this.limited(() => this.query(chunk));
+            for (const [key, result] of answer) {
+              results.set(key, result);
+              this.cache.set(key, result);
+              this.inflight.delete(key);
+              mine.get(key)!.resolve(result);
+            }
+          }),
+        );
+      } catch (err) {
+        for (const [key, p] of mine)
+          if (this.inflight.get(key) === p) {
+            this.inflight.delete(key);
+            p.reject(err);
+          }
+        throw err;
+      }
+    }
+    await Promise.all(shared);
     return results;
   }
 

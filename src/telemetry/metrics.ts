@@ -364,7 +364,7 @@ export const CATALOGUE = {
     'lookup_keys_total',
     'keys',
     ['pipeline', 'lookup', 'reason'],
-    'Distinct keys of each fetch, by where their result came from (reason): cache (cached row or miss, or the preloaded table) or query (asked from the source).',
+    'Distinct keys of each fetch, by where their result came from (reason): cache (cached row or miss, or the preloaded table), query (asked from the source) or shared (being asked for another partition at the same time: its answer is used).',
   ),
   lookupErrors: counter(
     'lookup_errors_total',
