@@ -408,19 +408,27 @@ describe('lookup stage: failures pause', () => {
     );
   });
 
-  it('closing ends a wait with an error (the records are read again on restart)', async () => {
+  it('keeps the consumer alive while waiting; closing ends the wait with an error', async () => {
+    let kept = 0;
     const h = await harness(
       {},
       {
-        deps: { sleep: (_ms, signal) => new Promise((r) => signal?.addEventListener('abort', r)) },
+        deps: {
+          sleep: (_ms, signal) => new Promise((r) => signal?.addEventListener('abort', r)),
+          keepAlive: () => kept++,
+        },
       },
     );
     h.source.failWith = Object.assign(new Error('down'), { retriable: true });
     const pending = h.stage.process(records(['a']));
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.ok(kept >= 1, 'the consumer heartbeats while the batch is held');
     await h.stage.close();
     await assert.rejects(pending, /was closed while waiting/);
     assert.equal(h.source.closed, true);
+    const after = kept;
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(kept, after, 'no heartbeat once closed');
   });
 });
 

@@ -39,6 +39,11 @@ export interface LookupDeps {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
+  /**
+   * Called every second while the lookup waits for its source: the Kafka consumer heartbeats,
+   * so a held batch does not cost the group its member.
+   */
+  keepAlive?: () => void;
   /** Backoff sleep and jitter, injectable for tests (core/retry.ts). */
   sleep?: RetryOptions['sleep'];
   random?: () => number;
@@ -66,6 +71,9 @@ export function errorClass(err: unknown): LookupFailure['errorClass'] {
   if (e?.lookupClass) return e.lookupClass;
   return e?.retriable ? 'connection' : 'query';
 }
+
+/** How often the consumer is kept alive while a lookup waits for its source. */
+const KEEP_ALIVE_MS = 1000;
 
 /** Pipelines with a lookup paused, by name: weir_pipeline_paused{reason="lookup"} is 1 while any is. */
 const pausedLookups = new Map<string, Set<string>>();
@@ -126,6 +134,7 @@ export class LookupStage implements Stage {
   private failing = 0;
   private pausedSince: number | undefined;
   private lastError: string | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
@@ -614,6 +623,11 @@ export class LookupStage implements Stage {
     if (!paused) pausedLookups.set(pipeline, (paused = new Set()));
     paused.add(this.name);
     metrics.pipelinePaused.set({ pipeline, reason: 'lookup' }, 1);
+    const keepAlive = this.deps.keepAlive;
+    if (keepAlive) {
+      this.keepAliveTimer = setInterval(keepAlive, KEEP_ALIVE_MS);
+      this.keepAliveTimer.unref();
+    }
     logger.error(
       { lookup: this.name, source: this.where, err: this.lastError, retry_in_ms: delayMs },
       `pipeline paused: lookup ${this.name} cannot read ${this.where}; its records wait unacknowledged and the lookup is retried until it answers`,
@@ -625,6 +639,7 @@ export class LookupStage implements Stage {
     const { logger, metrics, pipeline, clock } = this.deps;
     const pausedMs = clock.now() - this.pausedSince;
     this.pausedSince = undefined;
+    clearInterval(this.keepAliveTimer);
     this.lastError = undefined;
     const paused = pausedLookups.get(pipeline);
     paused?.delete(this.name);
@@ -737,6 +752,7 @@ export class LookupStage implements Stage {
     if (this.closed.signal.aborted) return;
     this.closed.abort();
     clearInterval(this.refreshTimer);
+    clearInterval(this.keepAliveTimer);
     if (this.pausedSince !== undefined) {
       const paused = pausedLookups.get(this.deps.pipeline);
       paused?.delete(this.name);

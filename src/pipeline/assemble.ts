@@ -68,7 +68,7 @@ function sourceOf(cfg: PipelineConfig, deps: AssemblyDeps): KafkaSource {
   });
 }
 
-function statelessStages(cfg: PipelineConfig, deps: AssemblyDeps): Stage[] {
+function statelessStages(cfg: PipelineConfig, deps: AssemblyDeps, keepAlive?: () => void): Stage[] {
   const { logger, metrics, clock } = deps;
   return [
     createParser(cfg.schema.fields, 'parse', { maxRecordBytes: cfg.source.max_record_bytes }),
@@ -77,6 +77,7 @@ function statelessStages(cfg: PipelineConfig, deps: AssemblyDeps): Stage[] {
       logger,
       metrics,
       clock,
+      ...(keepAlive && { keepAlive }),
     }),
   ];
 }
@@ -105,8 +106,9 @@ function openSink(cfg: PipelineConfig, deps: AssemblyDeps, create: boolean) {
 export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise<Parts> {
   const { logger, metrics, clock } = deps;
   const pipeline = cfg.name;
-  const stages = statelessStages(cfg, deps);
   const source = sourceOf(cfg, deps);
+  // A lookup waiting for its source holds the partition's batch: the consumer keeps its session.
+  const stages = statelessStages(cfg, deps, () => source.keepAlive());
   await source.check();
   const kafka = createKafka(cfg.source, logger);
   await ensureSideTopics(kafka, cfg, { create: true, logger });
