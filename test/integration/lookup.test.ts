@@ -605,7 +605,8 @@ describe('lookup in a running agent', () => {
       assert.match(readyz.body, /lookup currencies cannot read PostgreSQL table/);
       assert.ok(!readyz.body.includes('weir:weir@'), 'no password in readiness');
       assert.equal(metricValue(await metrics(f), 'weir_pipeline_paused', { reason: 'lookup' }), 1);
-      await new Promise((r) => setTimeout(r, 2000));
+      // Held longer than the consumer session (10 s): the consumer keeps its partitions.
+      await new Promise((r) => setTimeout(r, 12_000));
       proxy.unblock();
       const second = await producing;
       await waitForDrain(f, 120_000);
@@ -646,6 +647,14 @@ describe('lookup in a running agent', () => {
         'one error line for the outage',
       );
       assert.ok(!agent.output().includes('weir:weir@'), 'no password in the logs');
+      assert.equal(
+        agent
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('partitions assigned')).length,
+        1,
+        'no rebalance while the lookup waited',
+      );
     } finally {
       proxy.unblock();
       await agent.stop();
