@@ -358,7 +358,7 @@ export const CATALOGUE = {
     'lookup_records_total',
     'records',
     ['pipeline', 'lookup', 'reason'],
-    'Records a lookup enriched, by outcome (reason): hit (a row was found), miss (no row, or a null key: on_miss applies), invalid_key (a key of the wrong type: dead-lettered), replay (a replayed record given the row of its first attempt).',
+    'Records a lookup enriched, by outcome (reason): hit (a row was found), miss (no row, or a null key: on_miss applies), invalid_key (a key of the wrong type: dead-lettered); and replay, records of a replayed batch given the result of its first attempt (also counted as hit or miss).',
   ),
   lookupKeys: counter(
     'lookup_keys_total',
