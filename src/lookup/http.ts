@@ -6,7 +6,7 @@
 // and takes the same answer for every key there is. Anything but a 200 with a JSON object is an
 // error (retried, the pipeline paused); 401 and 403 at start are refused credentials.
 import { ConfigError, ConnectionError } from '../core/errors.ts';
-import { redactUrl } from '../core/redact.ts';
+import { redactUrl, splitCredentials } from '../core/redact.ts';
 import type { DimRow, DimensionSource, KeyValue } from './source.ts';
 
 export interface HttpLookupConfig {
@@ -24,11 +24,29 @@ export class HttpSource implements DimensionSource {
   readonly kind = 'the lookup HTTP service';
   readonly where: string;
 
+  private readonly url: string;
+  private readonly headers: Record<string, string>;
+
   constructor(
-    private readonly cfg: HttpLookupConfig,
+    cfg: HttpLookupConfig,
     private readonly o: HttpLookupOptions,
   ) {
     this.where = `the HTTP service at ${redactUrl(cfg.url)}`;
+    // fetch refuses URLs with credentials: user:password@ in the URL is sent as Basic auth.
+    const c = splitCredentials(cfg.url);
+    this.url = c.url;
+    const basic: Record<string, string> =
+      c.username !== undefined || c.password !== undefined
+        ? {
+            authorization: `Basic ${Buffer.from(`${c.username ?? ''}:${c.password ?? ''}`).toString('base64')}`,
+          }
+        : {};
+    this.headers = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...basic,
+      ...cfg.headers,
+    };
   }
 
   /** One probe with no keys: the service must answer it with an (empty) JSON object. */
@@ -71,13 +89,9 @@ export class HttpSource implements DimensionSource {
     const timeout = AbortSignal.timeout(this.o.timeoutMs);
     let res: Response;
     try {
-      res = await fetch(this.cfg.url, {
+      res = await fetch(this.url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          ...this.cfg.headers,
-        },
+        headers: this.headers,
         body: JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });

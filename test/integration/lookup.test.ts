@@ -452,7 +452,8 @@ describe('lookup from an HTTP service', () => {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
-        if (req.headers.authorization !== 'Bearer t0ken-for-test') {
+        const basic = `Basic ${Buffer.from('reader:p4ss-word').toString('base64')}`;
+        if (![basic, 'Bearer t0ken-for-test'].includes(req.headers.authorization ?? '')) {
           res.writeHead(401).end();
           return;
         }
@@ -502,6 +503,21 @@ describe('lookup from an HTTP service', () => {
       assert.equal(again.out[0]!.row.name, 'Gamma');
       assert.equal(failNext, 0);
       assert.ok(stage.check().ok);
+    } finally {
+      await stage.close();
+    }
+  });
+
+  it('sends user:password in the URL as Basic auth, and never prints it', async () => {
+    const { stage, logs } = await open({
+      ...config(),
+      from: { http: { url: url.replace('http://', 'http://reader:p4ss-word@') } },
+    });
+    try {
+      const res = await stage.process(envelopes([{ code: 'a' }]));
+      assert.equal(res.out[0]!.row.name, 'Alpha');
+      assert.match(stage.where, /http:\/\/\*\*\*@127\.0\.0\.1/);
+      assert.ok(!logs.join('').includes('p4ss-word'));
     } finally {
       await stage.close();
     }
