@@ -28,7 +28,7 @@ import {
 import { startProxy, type TcpProxy } from '../helpers/proxy.ts';
 import { clickhouse, endpoints, randomName } from '../helpers/stack.ts';
 
-const PG_URL = process.env.WEIR_TEST_POSTGRES ?? 'postgres://weir:weir@127.0.0.1:5432/weir';
+const PG_URL = endpoints.postgres;
 const pgTarget = (() => {
   const u = new URL(PG_URL);
   return { host: u.hostname, port: Number(u.port || 5432) };
