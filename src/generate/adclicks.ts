@@ -161,27 +161,34 @@ export interface AdClickCounts {
 
 /** The distinct clicks that must land (valid, not from a bot range), and the counts of the mix. */
 export function expectedClicks(o: AdClickOptions): { clicks: Click[]; counts: AdClickCounts } {
-  const counts: AdClickCounts = {
-    records: 0,
-    clicks: 0,
-    bots: 0,
-    duplicates: 0,
-    malformed: 0,
-    withoutCampaign: 0,
-  };
+  const counts = noCounts();
   const clicks: Click[] = [];
   for (const rec of adClicks(o)) {
-    counts.records++;
-    if (rec.kind === 'duplicate') counts.duplicates++;
-    else if (rec.kind === 'malformed') counts.malformed++;
-    else if (rec.kind === 'bot') counts.bots++;
-    else {
-      counts.clicks++;
-      clicks.push(rec.click!);
-      if (!hasCampaign(rec.click!.ad_id, o)) counts.withoutCampaign++;
-    }
+    count(counts, rec, o);
+    if (rec.kind === 'click') clicks.push(rec.click!);
   }
   return { clicks, counts };
+}
+
+const noCounts = (): AdClickCounts => ({
+  records: 0,
+  clicks: 0,
+  bots: 0,
+  duplicates: 0,
+  malformed: 0,
+  withoutCampaign: 0,
+});
+
+/** Adds one record of the scenario to the counts of its mix. */
+function count(counts: AdClickCounts, rec: ClickRecord, o: AdClickOptions): void {
+  counts.records++;
+  if (rec.kind === 'duplicate') counts.duplicates++;
+  else if (rec.kind === 'malformed') counts.malformed++;
+  else if (rec.kind === 'bot') counts.bots++;
+  else {
+    counts.clicks++;
+    if (!hasCampaign(rec.click!.ad_id, o)) counts.withoutCampaign++;
+  }
 }
 
 export interface ProduceAdClicksOptions extends AdClickOptions {
@@ -204,14 +211,7 @@ export async function produceAdClicks(o: ProduceAdClicksOptions): Promise<AdClic
   });
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
-  const counts: AdClickCounts = {
-    records: 0,
-    clicks: 0,
-    bots: 0,
-    duplicates: 0,
-    malformed: 0,
-    withoutCampaign: 0,
-  };
+  const counts = noCounts();
   try {
     await admin.connect();
     await ensureTopic(admin, o.topic, o.partitions ?? 4, () => undefined);
@@ -223,14 +223,7 @@ export async function produceAdClicks(o: ProduceAdClicksOptions): Promise<AdClic
       batch = [];
     };
     for (const rec of adClicks(o)) {
-      counts.records++;
-      if (rec.kind === 'duplicate') counts.duplicates++;
-      else if (rec.kind === 'malformed') counts.malformed++;
-      else if (rec.kind === 'bot') counts.bots++;
-      else {
-        counts.clicks++;
-        if (!hasCampaign(rec.click!.ad_id, o)) counts.withoutCampaign++;
-      }
+      count(counts, rec, o);
       batch.push({ key: rec.key, value: rec.value });
       if (batch.length >= (o.batchSize ?? 2000)) await send();
     }
