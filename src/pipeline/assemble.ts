@@ -129,7 +129,8 @@ export async function assemble(cfg: PipelineConfig, deps: AssemblyDeps): Promise
   try {
     let dedup: DedupStage | undefined;
     if (cfg.dedup) {
-      const fields = sinkFields(cfg);
+      // Dedup sees the records after the transforms, before a join or an aggregation.
+      const fields = outputFields(cfg);
       dedup = await openDedup(cfg.dedup, {
         pipeline,
         fields,

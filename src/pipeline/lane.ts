@@ -19,7 +19,7 @@ import {
 } from '../telemetry/batch-trace.ts';
 import { weirTracer } from '../telemetry/tracing.ts';
 import { RecordError, describeError } from '../core/errors.ts';
-import type { PartitionLedger } from '../state/ledger.ts';
+import { LedgerConflictError, type PartitionLedger } from '../state/ledger.ts';
 import { countReasons, runChain } from './stages.ts';
 
 export interface BatchLimits {
@@ -65,6 +65,11 @@ export interface LaneDeps {
   onSettled: (records: number, bytes: number) => void;
   /** A batch could not be delivered for a reason retrying will not fix. */
   onFatal: (err: unknown) => void;
+  /**
+   * Another agent wrote this partition's batch ledger: the partition went to it in a rebalance
+   * this agent has not been told of yet. Default: {@link onFatal}.
+   */
+  onLost?: (err: LedgerConflictError) => void;
   /**
    * The memo of the pending batch from before a restart (see LaneMemo): handed to the stages
    * before its range is replayed, so the replay carries the rows of the first attempt.
@@ -480,7 +485,9 @@ export class PartitionLane {
         } else if (!(await this.commitPassedOver()) && this.sealed.length === 0) break;
       }
     } catch (err) {
-      if (!this.discarded) this.d.onFatal(err);
+      if (this.discarded) return;
+      if (err instanceof LedgerConflictError && this.d.onLost) this.d.onLost(err);
+      else this.d.onFatal(err);
     } finally {
       this.flushing = undefined;
     }

@@ -7,7 +7,13 @@ import type { PipelineConfig } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import { partitionKey, type Assignment, type PartitionBatch } from '../source/index.ts';
-import { PartitionLedger, insertToken, ledgerKey, type RevisionedStore } from '../state/ledger.ts';
+import {
+  LedgerConflictError,
+  PartitionLedger,
+  insertToken,
+  ledgerKey,
+  type RevisionedStore,
+} from '../state/ledger.ts';
 import type { Stage } from '../stages/stage.ts';
 import { BatchTracer } from '../telemetry/batch-trace.ts';
 import { Probe, type HealthChecks } from '../telemetry/health.ts';
@@ -44,6 +50,11 @@ export class Pipeline {
   private current: PipelineState = 'created';
   private parts: Parts | undefined;
   private readonly lanes = new Map<string, PartitionLane>();
+  /**
+   * Partitions whose ledger another agent wrote before this one heard of the rebalance: their
+   * records are not taken until the group's next assignment says who owns them, with a deadline.
+   */
+  private readonly lost = new Map<string, ReturnType<typeof setTimeout>>();
   private inFlight = 0;
   /** Key and value bytes of the records in flight (source.max_in_flight_bytes bounds them). */
   private inFlightBytes = 0;
@@ -198,6 +209,8 @@ export class Pipeline {
 
   private async onRecords(batch: PartitionBatch): Promise<void> {
     const { topic, partition } = batch;
+    // Not acknowledged, not committed: the partition's owner reads these records again.
+    if (this.lost.has(partitionKey(topic, partition))) return;
     let lane: PartitionLane;
     try {
       lane =
@@ -281,6 +294,7 @@ export class Pipeline {
       },
       onSettled: (n, bytes) => this.settled(n, bytes),
       onFatal: (err) => this.fail(err),
+      onLost: (err) => this.onLost(lane, err),
       pauseFetch: () => source.pause(topic, partition),
       resumeFetch: () => source.resume(topic, partition),
     });
@@ -324,7 +338,51 @@ export class Pipeline {
     this.deps.metrics.pausedPartitions.set({ pipeline: this.name }, n);
   }
 
+  /**
+   * The lane's ledger was written by another agent: the partition went to that agent in a
+   * rebalance this one has not been told of yet (its commits would be refused too). Its unflushed
+   * batches are abandoned, uncommitted, like on revocation, and fetching it stops until the next
+   * assignment. If none comes in time, the conflict is a failure (a restart reads from the
+   * committed offsets).
+   */
+  private onLost(lane: PartitionLane, err: LedgerConflictError): void {
+    const { key, topic, partition } = lane;
+    if (this.lanes.get(key) !== lane || this.current !== 'running') return this.fail(err);
+    lane.discard();
+    this.lanes.delete(key);
+    this.parts!.source.pause(topic, partition);
+    for (const stage of this.stagesOf(topic)) stage.onRevoke?.(topic, partition);
+    const waitMs = this.cfg.source.session_timeout_ms * 3;
+    const deadline = setTimeout(() => {
+      this.lost.delete(key);
+      this.fail(
+        new LedgerConflictError(
+          `${err.message}, and no rebalance took it from this agent within ${waitMs} ms`,
+          {
+            cause: err,
+            hint: 'two agents of the same consumer group both consume this partition: check that every agent of this pipeline uses the same source.group_id and one Kafka cluster; a restart reads from the committed offsets',
+          },
+        ),
+      );
+    }, waitMs);
+    deadline.unref();
+    this.lost.set(key, deadline);
+    this.updatePaused();
+    this.log.warn(
+      { partition: key },
+      'another agent now writes this partition (a rebalance this agent has not been told of yet): its unflushed batches are left uncommitted for the new owner, and fetching it stops until the group assigns partitions again',
+    );
+  }
+
   private onAssignment(change: Assignment): void {
+    // Partitions lost to another agent: still owned after the rebalance means owned again, from
+    // the committed offset (the group re-reads it) with the stages' state loaded afresh.
+    const again: string[] = [];
+    for (const [key, deadline] of this.lost) {
+      clearTimeout(deadline);
+      if (change.owned.has(key)) again.push(key);
+    }
+    this.lost.clear();
     for (const [key, lane] of this.lanes) {
       if (change.owned.has(key)) continue;
       lane.discard();
@@ -335,7 +393,14 @@ export class Pipeline {
     // drop it on revocation.
     for (const { topic, partition } of change.revoked)
       for (const stage of this.stagesOf(topic)) stage.onRevoke?.(topic, partition);
-    for (const { topic, partition } of change.added)
+    const added = [...change.added];
+    for (const key of again) {
+      const i = key.lastIndexOf('/');
+      const tp = { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) };
+      this.parts?.source.resume(tp.topic, tp.partition);
+      if (!added.some((a) => partitionKey(a.topic, a.partition) === key)) added.push(tp);
+    }
+    for (const { topic, partition } of added)
       for (const stage of this.stagesOf(topic))
         stage.onAssign?.(topic, partition).catch((err: unknown) => {
           if (this.current === 'running') this.fail(err);
@@ -356,6 +421,8 @@ export class Pipeline {
     const wasFailed = this.current === 'failed';
     this.current = 'stopping';
     this.startAbort.abort();
+    for (const deadline of this.lost.values()) clearTimeout(deadline);
+    this.lost.clear();
     const parts = this.parts;
     // Fetch nothing more; the partitions stay owned (needed to commit) while the lanes drain.
     parts?.source.stopFetching();
@@ -406,7 +473,9 @@ async function loadLedger(
     store,
     ledgerKey(at.pipeline, at.table, at.topic, at.partition),
   );
-  let entry = await ledger.load();
+  // Claimed, not only read: an agent that owned the partition before may still be finishing a
+  // batch; from here on its writes are refused, so the entry read is the one this lane goes on.
+  let entry = await ledger.claim();
   const key = partitionKey(at.topic, at.partition);
   if (entry.hw !== '-1' && BigInt(entry.hw) >= BigInt(logEnd)) {
     log.warn(

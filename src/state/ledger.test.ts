@@ -38,6 +38,43 @@ describe('PartitionLedger', () => {
     await assert.rejects(old.complete('9'), LedgerConflictError);
   });
 
+  it('a claim fences the previous owner at once, before the new owner writes a batch', async () => {
+    const store = new MemoryStore();
+    const old = new PartitionLedger(store, 'k', 'old');
+    await old.load();
+    await old.begin('0', '9', 't');
+    const owner = new PartitionLedger(store, 'k', 'new');
+    assert.deepEqual((await owner.claim()).pending?.to, '9');
+    // The old owner, still finishing its batch, can no longer complete it (nor begin another).
+    await assert.rejects(old.complete('9'), LedgerConflictError);
+    await owner.complete('9');
+    assert.deepEqual(await new PartitionLedger(store, 'k').load(), { hw: '9', pending: null });
+  });
+
+  it('a claim reads again when the previous owner writes between its read and its write', async () => {
+    const store = new MemoryStore();
+    const old = new PartitionLedger(store, 'k', 'old');
+    await old.load();
+    let raced = false;
+    const racing = {
+      get: async (key: string) => {
+        const got = await store.get(key);
+        if (!raced) {
+          raced = true;
+          await old.begin('0', '9', 't'); // lands after the claim's read
+        }
+        return got;
+      },
+      create: (key: string, value: Uint8Array) => store.create(key, value),
+      update: (key: string, value: Uint8Array, revision: number) =>
+        store.update(key, value, revision),
+    };
+    const owner = new PartitionLedger(racing, 'k', 'new');
+    const entry = await owner.claim();
+    assert.equal(entry.pending?.from, '0', 'the claim saw the batch the old owner began');
+    await assert.rejects(old.complete('9'), LedgerConflictError);
+  });
+
   it('stores its writer, so two agents never write identical bytes', async () => {
     const written: string[] = [];
     const store = new MemoryStore();

@@ -117,6 +117,25 @@ export class PartitionLedger {
     return this.entry;
   }
 
+  /**
+   * Reads the entry and writes it back as this writer's: a writer that read it before — the agent
+   * the partition was taken from, still finishing a batch it had started — can no longer write
+   * it (its next write is a conflict), so what this writer read stays true. A write of that
+   * writer landing between the read and the claim makes the claim read again.
+   */
+  async claim(attempts = 20): Promise<LedgerEntry> {
+    for (let attempt = 1; ; attempt++) {
+      await this.load();
+      try {
+        await this.write({ ...this.entry });
+        return this.entry;
+      } catch (err) {
+        if (!(err instanceof LedgerConflictError) || attempt >= attempts) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(25 * attempt, 250)));
+      }
+    }
+  }
+
   private async write(next: LedgerEntry): Promise<void> {
     const stored: StoredEntry = { ...next, writer: this.writer };
     const bytes = enc.encode(JSON.stringify(stored));
