@@ -71,7 +71,8 @@ const records = (from: number, to: number): SourceRecord[] => {
 
 /** What survives a crash: the ledger's store, the table (by token), the committed offset. */
 class World {
-  store = new MemoryStore();
+  // Values as big as a NATS bucket of 64 KiB takes: a memo over 16 KiB goes to parts.
+  store = new MemoryStore(64 * 1024);
   table = new Map<string, string[]>();
   /** Every insert attempt's lines, by token, in order (also those that crashed). */
   attempts: { token: string; lines: string[] }[] = [];

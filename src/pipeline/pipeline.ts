@@ -369,7 +369,7 @@ export class Pipeline {
     this.lost.set(key, deadline);
     this.updatePaused();
     this.log.warn(
-      { partition: key },
+      { partition: key, err: describeError(err), cause: describeError(err.cause) },
       'another agent now writes this partition (a rebalance this agent has not been told of yet): its unflushed batches are left uncommitted for the new owner, and fetching it stops until the group assigns partitions again',
     );
   }

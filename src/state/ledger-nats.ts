@@ -21,6 +21,8 @@ export class NatsLedgerStore implements RevisionedStore {
   constructor(
     private readonly kv: KV,
     private readonly deps: { pipeline: string; metrics: Metrics; logger: Logger },
+    /** The bucket's max value size (the ledger sizes its memo parts by it). */
+    readonly maxValueBytes?: number,
   ) {}
 
   /** Runs one ledger operation through retries; the metric times the attempt that succeeded. */

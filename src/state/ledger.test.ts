@@ -75,6 +75,34 @@ describe('PartitionLedger', () => {
     await assert.rejects(old.complete('9'), LedgerConflictError);
   });
 
+  it('a memo bigger than a quarter of the value size goes to parts cut in bytes, and reads back whole', async () => {
+    const store = new MemoryStore(4096);
+    const l = new PartitionLedger(store, 'k');
+    await l.load();
+    // Multi-byte characters, so a part boundary falls inside one.
+    const memo = { names: Array.from({ length: 400 }, (_, i) => `€ campaign ${i} 🚀`) };
+    await l.begin('0', '9', 't', memo);
+    assert.ok(l.current.pending?.memoParts && l.current.pending.memoParts.length > 2);
+    const again = new PartitionLedger(store, 'k');
+    await again.load();
+    assert.deepEqual(await again.pendingMemo(), memo);
+    const small = new PartitionLedger(new MemoryStore(4096), 'k');
+    await small.load();
+    await small.begin('0', '9', 't', { n: 1 });
+    assert.deepEqual(small.current.pending?.memo, { n: 1 }, 'a small memo stays inline');
+  });
+
+  it('a write the store refuses for another reason than a conflict is not called a conflict', async () => {
+    const l = new PartitionLedger(new MemoryStore(10), 'k');
+    await l.load();
+    const err = await l.begin('0', '9', 't').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Error && !(err instanceof LedgerConflictError));
+    assert.match(err.message, /cannot write the batch ledger k: message size exceeds maximum/);
+  });
+
   it('stores its writer, so two agents never write identical bytes', async () => {
     const written: string[] = [];
     const store = new MemoryStore();

@@ -6,7 +6,7 @@
 // write, applied although its answer was lost, from another agent's identical entry.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { WeirError } from '../core/errors.ts';
+import { WeirError, describeError, isRetriable } from '../core/errors.ts';
 
 /**
  * The narrow key-value contract the ledger needs (NATS KV in production, a map in unit tests).
@@ -22,6 +22,17 @@ export interface RevisionedStore {
   update(key: string, value: Uint8Array, revision: number): Promise<number>;
   /** Removes a key (best effort: the parts of a big memo once their batch is done). */
   delete?(key: string): Promise<void>;
+  /** The largest value the store takes (a NATS bucket's max value size); default 1,000,000. */
+  readonly maxValueBytes?: number;
+}
+
+/** A compare-and-set refusal (the key moved on, or exists), as NATS KV and MemoryStore say it. */
+function isConflict(err: unknown): boolean {
+  const e = err as { api_error?: { err_code?: number }; message?: unknown };
+  return (
+    e?.api_error?.err_code === 10071 ||
+    (typeof e?.message === 'string' && /wrong last sequence|exists/i.test(e.message))
+  );
 }
 
 /** What is stored: the entry and who wrote it (absent in entries of older versions). */
@@ -57,9 +68,14 @@ export class LedgerConflictError extends WeirError {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** A memo bigger than this goes to keys of its own (NATS refuses messages over 1 MiB by default). */
+/**
+ * A memo bigger than this (in UTF-8 bytes, and than a quarter of the store's value size) goes to
+ * keys of its own, in parts of at most MEMO_PART_BYTES (and the value size less 1 KiB): NATS
+ * refuses messages over its max_payload, 1 MiB by default.
+ */
 export const MEMO_INLINE_BYTES = 256 * 1024;
 const MEMO_PART_BYTES = 512 * 1024;
+const DEFAULT_VALUE_BYTES = 1_000_000;
 
 /** Keys may hold letters, digits and - _ = . / ; anything else in a topic name is hex-escaped. */
 export function ledgerKey(
@@ -145,6 +161,12 @@ export class PartitionLedger {
           ? await this.store.create(this.key, bytes)
           : await this.store.update(this.key, bytes, this.revision);
     } catch (err) {
+      if (!isConflict(err))
+        throw new WeirError(`cannot write the batch ledger ${this.key}: ${describeError(err)}`, {
+          cause: err,
+          retriable: isRetriable(err),
+          hint: 'check the NATS server of sink.clickhouse.exactly_once.nats (its max_payload must be at least 64 KiB)',
+        });
       // Someone else wrote the ledger since we read it: another agent owns this partition now.
       throw new LedgerConflictError(
         `the batch ledger ${this.key} was changed by another writer; this agent no longer owns the partition`,
@@ -167,23 +189,27 @@ export class PartitionLedger {
       );
     const pending: PendingBatch = { from, to, token, deadLettersWritten: false };
     if (memo !== undefined) {
-      const text = JSON.stringify(memo);
-      if (text.length <= MEMO_INLINE_BYTES) pending.memo = memo;
-      else pending.memoParts = await this.writeParts(from, text);
+      const bytes = enc.encode(JSON.stringify(memo));
+      const max = this.store.maxValueBytes ?? DEFAULT_VALUE_BYTES;
+      if (bytes.length <= Math.min(MEMO_INLINE_BYTES, max / 4)) pending.memo = memo;
+      else
+        pending.memoParts = await this.writeParts(
+          from,
+          bytes,
+          Math.min(MEMO_PART_BYTES, max - 1024),
+        );
     }
     await this.write({ hw: this.entry.hw, pending });
   }
 
   /** A big memo in parts, under keys unique to this writer and batch, before the entry names them. */
-  private async writeParts(from: string, text: string): Promise<string[]> {
+  private async writeParts(from: string, bytes: Uint8Array, partBytes: number): Promise<string[]> {
     const keys: string[] = [];
     const id = this.writer.replace(/[^A-Za-z0-9_-]/g, '_');
-    for (let i = 0; i * MEMO_PART_BYTES < text.length; i++) {
+    for (let i = 0; i * partBytes < bytes.length; i++) {
       const key = `${this.key}.memo.${id}.${from}.${i}`;
-      await this.store.create(
-        key,
-        enc.encode(text.slice(i * MEMO_PART_BYTES, (i + 1) * MEMO_PART_BYTES)),
-      );
+      // Cut in bytes (a character may span two parts): read back, the parts are joined first.
+      await this.store.create(key, bytes.subarray(i * partBytes, (i + 1) * partBytes));
       keys.push(key);
     }
     return keys;
@@ -195,7 +221,7 @@ export class PartitionLedger {
     if (!p) return undefined;
     if (p.memo !== undefined) return p.memo;
     if (!p.memoParts) return undefined;
-    let text = '';
+    const parts: Uint8Array[] = [];
     for (const key of p.memoParts) {
       const part = await this.store.get(key);
       if (!part)
@@ -205,9 +231,9 @@ export class PartitionLedger {
             hint: 'the NATS bucket lost data; the batch cannot be replayed exactly',
           },
         );
-      text += dec.decode(part.value);
+      parts.push(part.value);
     }
-    return JSON.parse(text) as unknown;
+    return JSON.parse(dec.decode(Buffer.concat(parts))) as unknown;
   }
 
   async markDeadLettersWritten(): Promise<void> {

@@ -90,13 +90,17 @@ const section = 'sink.clickhouse.exactly_once.nats';
 async function openLedger(nats: ExactlyOnceConfig['nats'], deps: DeliveryDeps): Promise<Ledger> {
   const { nc } = await connectNats(nats, client(deps.pipeline), deps.logger, section);
   try {
+    // Entries are small, but a batch's memo (its lookup results and ingest times) rides along:
+    // values up to what the server carries, and memos bigger than a quarter of it in parts.
+    const maxValueBytes = Math.min(1_000_000, nc.info?.max_payload ?? 1_000_000) - 1024;
     const bucket = await ensureBucket(nc, nats.bucket, {
       maxAgeMs: 0,
       replicas: 1,
-      maxValueBytes: 4096,
-      description: 'Weir batch ledger: per partition, the batch in flight and the high-water mark',
+      maxValueBytes,
+      description:
+        'Weir batch ledger: per partition, the batch in flight (with its memo) and the high-water mark',
     });
-    const store = new NatsLedgerStore(bucket.kv, deps);
+    const store = new NatsLedgerStore(bucket.kv, deps, maxValueBytes);
     return {
       store,
       close: async () => {
