@@ -54,7 +54,10 @@ export class Pipeline {
    * Partitions whose ledger another agent wrote before this one heard of the rebalance: their
    * records are not taken until the group's next assignment says who owns them, with a deadline.
    */
-  private readonly lost = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly lost = new Map<
+    string,
+    { topic: string; partition: number; deadline: ReturnType<typeof setTimeout> }
+  >();
   private inFlight = 0;
   /** Key and value bytes of the records in flight (source.max_in_flight_bytes bounds them). */
   private inFlightBytes = 0;
@@ -366,7 +369,7 @@ export class Pipeline {
       );
     }, waitMs);
     deadline.unref();
-    this.lost.set(key, deadline);
+    this.lost.set(key, { topic, partition, deadline });
     this.updatePaused();
     this.log.warn(
       { partition: key, err: describeError(err), cause: describeError(err.cause) },
@@ -377,11 +380,8 @@ export class Pipeline {
   private onAssignment(change: Assignment): void {
     // Partitions lost to another agent: still owned after the rebalance means owned again, from
     // the committed offset (the group re-reads it) with the stages' state loaded afresh.
-    const again: string[] = [];
-    for (const [key, deadline] of this.lost) {
-      clearTimeout(deadline);
-      if (change.owned.has(key)) again.push(key);
-    }
+    const again = [...this.lost].filter(([key]) => change.owned.has(key));
+    for (const { deadline } of this.lost.values()) clearTimeout(deadline);
     this.lost.clear();
     for (const [key, lane] of this.lanes) {
       if (change.owned.has(key)) continue;
@@ -394,11 +394,10 @@ export class Pipeline {
     for (const { topic, partition } of change.revoked)
       for (const stage of this.stagesOf(topic)) stage.onRevoke?.(topic, partition);
     const added = [...change.added];
-    for (const key of again) {
-      const i = key.lastIndexOf('/');
-      const tp = { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) };
-      this.parts?.source.resume(tp.topic, tp.partition);
-      if (!added.some((a) => partitionKey(a.topic, a.partition) === key)) added.push(tp);
+    for (const [key, { topic, partition }] of again) {
+      this.parts?.source.resume(topic, partition);
+      if (!added.some((a) => partitionKey(a.topic, a.partition) === key))
+        added.push({ topic, partition });
     }
     for (const { topic, partition } of added)
       for (const stage of this.stagesOf(topic))
@@ -421,7 +420,7 @@ export class Pipeline {
     const wasFailed = this.current === 'failed';
     this.current = 'stopping';
     this.startAbort.abort();
-    for (const deadline of this.lost.values()) clearTimeout(deadline);
+    for (const { deadline } of this.lost.values()) clearTimeout(deadline);
     this.lost.clear();
     const parts = this.parts;
     // Fetch nothing more; the partitions stay owned (needed to commit) while the lanes drain.
